@@ -1,0 +1,21 @@
+import secrets
+
+from django.core.management.base import BaseCommand
+
+from accounts.models import User
+
+
+class Command(BaseCommand):
+    help = "Create a staff superuser if none exists yet, and print how to sign in (used by `make run`)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--email", default="admin@flowcast.localhost")
+        parser.add_argument("--password", help="default: a random password, printed once")
+
+    def handle(self, *args, email, password, **options):
+        if User.objects.filter(is_superuser=True).exists():
+            self.stdout.write("A superuser exists already; `manage.py changepassword EMAIL` resets a password.")
+            return
+        password = password or secrets.token_urlsafe(12)
+        User.objects.create_superuser(email=email, password=password)
+        self.stdout.write(self.style.SUCCESS(f"Created superuser {email} with password {password}"))

@@ -1,0 +1,98 @@
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+wallet_address_validator = RegexValidator(
+    regex=r"^0x[0-9a-fA-F]{40}$",
+    message="A wallet address is 0x followed by 40 hexadecimal digits.",
+)
+
+
+def normalize_wallet_address(address: str | None) -> str | None:
+    """Addresses are stored lower-case, so one wallet can never be linked twice in two spellings."""
+    if not address:
+        return None
+    address = address.strip()
+    wallet_address_validator(address)
+    return address.lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        if not extra_fields["is_staff"] or not extra_fields["is_superuser"]:
+            raise ValueError("A superuser needs is_staff=True and is_superuser=True.")
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractUser):
+    """A person on Flowcast: signs in with an email address, may link one wallet."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    wallet_address = models.CharField(
+        max_length=42,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[wallet_address_validator],
+        help_text="Linked Ethereum address, stored lower-case.",
+    )
+    display_name = models.CharField(max_length=80, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        constraints = [
+            # Emails compare case-insensitively: Alice@x and alice@x are one person.
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(wallet_address__isnull=True) | models.Q(wallet_address__regex=r"^0x[0-9a-f]{40}$"),
+                name="accounts_user_wallet_lowercase_hex",
+            ),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email)
+        try:
+            self.wallet_address = normalize_wallet_address(self.wallet_address)
+        except ValidationError as error:
+            raise ValidationError({"wallet_address": error.messages}) from None
+
+    def save(self, *args, **kwargs):
+        self.wallet_address = normalize_wallet_address(self.wallet_address)
+        super().save(*args, **kwargs)

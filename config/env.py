@@ -1,0 +1,133 @@
+"""Settings derived from the environment.
+
+Pure functions over a mapping (normally ``os.environ``) so that tests can check
+how each variable switches the platform without reloading Django settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off.")
+
+
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+
+
+def env_list(env: Mapping[str, str], name: str, default: list[str]) -> list[str]:
+    raw = env.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def secret_key(env: Mapping[str, str], *, debug: bool) -> str:
+    key = env.get("SECRET_KEY", "").strip()
+    if key:
+        return key
+    if debug:
+        # Development only: every process of `make run` shares this value, which
+        # django-q2 needs to verify the signatures of queued tasks.
+        return "django-insecure-flowcast-development-key-do-not-use-in-production"
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Set SECRET_KEY in the environment (for example "
+        "`export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))')`), "
+        "or set DEBUG=1 for local development."
+    )
+
+
+def database_config(env: Mapping[str, str], *, data_dir: Path) -> dict:
+    """`DATABASE_URL` (postgres://, sqlite:///) or a SQLite file under the data folder."""
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return sqlite_config(data_dir / "flowcast.sqlite3")
+    scheme = urlsplit(url).scheme
+    if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL scheme {scheme!r} is not supported; use postgres://user:pass@host:port/name or sqlite:///path."
+        )
+    config = dj_database_url.parse(url, conn_max_age=env_int(env, "DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        return sqlite_config(Path(config["NAME"]))
+    return config
+
+
+def sqlite_config(path: Path) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        # Web, workers and tests open the file from several processes at once:
+        # WAL lets readers run beside one writer, IMMEDIATE takes the write lock at
+        # BEGIN so two writers queue on the timeout instead of failing to upgrade.
+        "OPTIONS": {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+        "TEST": {"NAME": str(path.with_name(f"test_{path.stem}.sqlite3"))},
+    }
+
+
+def q_cluster_config(env: Mapping[str, str], *, cpu_count: int) -> dict:
+    """django-q2 settings: the ORM broker on the default database unless `REDIS_URL` is set."""
+    name = env.get("Q_NAME", "flowcast")
+    config: dict = {
+        "name": name,
+        "workers": env_int(env, "Q_WORKERS", max(1, min(cpu_count, 4))),
+        "timeout": env_int(env, "Q_TIMEOUT", 300),
+        # retry must exceed timeout, or a long task is handed out again while it still runs.
+        "retry": env_int(env, "Q_RETRY", 360),
+        "max_attempts": env_int(env, "Q_MAX_ATTEMPTS", 5),
+        "poll": 0.5,
+        "catch_up": False,
+        "save_limit": 1000,
+        "label": "Tasks",
+        "ALT_CLUSTERS": {
+            # Transcodes run for minutes to hours: their own cluster with a long timeout
+            # (`Q_CLUSTER_NAME=long manage.py qcluster`) and one encode per worker.
+            "long": {
+                "workers": env_int(env, "Q_LONG_WORKERS", 1),
+                "timeout": env_int(env, "Q_LONG_TIMEOUT", 10800),
+                "retry": env_int(env, "Q_LONG_RETRY", 11400),
+                "max_attempts": 2,
+            },
+        },
+    }
+    redis_url = env.get("REDIS_URL", "").strip()
+    if redis_url:
+        if urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+            raise ImproperlyConfigured(f"REDIS_URL {redis_url!r} must start with redis://, rediss:// or unix://.")
+        config["redis"] = redis_url
+    else:
+        # Without a broker key django-q2 silently assumes Redis on localhost.
+        config["orm"] = "default"
+    return config
+
+
+def broker_name(q_cluster: Mapping) -> str:
+    return "redis" if "redis" in q_cluster else "orm"

@@ -1,0 +1,100 @@
+import sys
+
+import httpx
+import pytest
+from ninja.testing import TestClient
+
+from config.api import api
+from integrations.localnet import free_port
+from tests.fixtures.processes import ROOT, ManagedProcess, wait_for
+
+pytestmark = pytest.mark.django_db
+
+client = TestClient(api)
+
+
+def test_health_with_every_part_up(anvil, smtp_server, settings):
+    settings.RPC_URL = anvil.url
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    parts = body["parts"]
+    assert set(parts) == {"database", "queue", "ffmpeg", "ffprobe", "chain", "ipfs", "smtp"}
+    assert body["status"] == "ok", parts
+    assert "chain 31337" in parts["chain"]["detail"]
+    assert parts["queue"]["detail"].startswith(("orm broker", "redis broker"))
+
+
+def test_a_part_that_is_down_is_reported_not_raised(settings):
+    settings.RPC_URL = f"http://127.0.0.1:{free_port()}"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_PORT = free_port()
+    settings.FFMPEG_BINARY = "ffmpeg-that-does-not-exist"
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    parts = body["parts"]
+    assert parts["database"]["ok"] is True
+    assert parts["chain"]["ok"] is False and "Connect" in parts["chain"]["detail"]
+    assert parts["smtp"]["ok"] is False and "refused" in parts["smtp"]["detail"].lower()
+    assert parts["ffmpeg"]["ok"] is False and "not found" in parts["ffmpeg"]["detail"]
+
+
+def test_wrong_chain_is_reported(anvil, settings):
+    settings.RPC_URL = anvil.url
+    settings.CHAIN_ID = 1
+    parts = client.get("/health").json()["parts"]
+    assert parts["chain"]["ok"] is False
+    assert "CHAIN_ID=1" in parts["chain"]["detail"]
+
+
+def test_unknown_ipfs_backend_is_reported(settings):
+    settings.IPFS_BACKEND = "carrier-pigeon"
+    parts = client.get("/health").json()["parts"]
+    assert parts["ipfs"]["ok"] is False and "carrier-pigeon" in parts["ipfs"]["detail"]
+
+
+@pytest.mark.slow
+def test_database_down_answers_503(tmp_path):
+    """A real server whose PostgreSQL is unreachable answers 503 and still reports the other parts."""
+    port = free_port()
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "health-test",
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"postgres://nobody@127.0.0.1:{free_port()}/missing",
+        "RPC_URL": f"http://127.0.0.1:{free_port()}",
+        "HEALTH_CHECK_TIMEOUT": "1",
+    }
+    server = ManagedProcess(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        env=env,
+        log_path=tmp_path / "server.log",
+    ).start()
+    try:
+        response = wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10), timeout=30,
+                            what="server answering")
+        assert response.status_code == 503, server.log_tail()
+        body = response.json()
+        assert body["status"] == "unavailable"
+        assert body["parts"]["database"]["ok"] is False
+        assert "connection" in body["parts"]["database"]["detail"].lower()
+        assert body["parts"]["queue"]["ok"] is False
+        assert body["parts"]["ffprobe"]["ok"] is True
+    finally:
+        server.stop()
+
+
+def test_admin_serves_its_login_page(client):
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 200
+    assert b"Flowcast administration" in response.content
+    assert b'name="username"' in response.content
+
+
+def test_api_docs_are_served(client):
+    assert client.get("/api/docs").status_code == 200
+    schema = client.get("/api/openapi.json").json()
+    assert "/api/health" in schema["paths"]
