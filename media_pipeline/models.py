@@ -1,1 +1,70 @@
-"""Models of this app; added by the issue that owns it."""
+from django.conf import settings
+from django.db import models
+
+from config.fields import Uint256Field
+
+
+def source_upload_path(video: "Video", filename: str) -> str:
+    return f"sources/{video.owner_id}/{filename}"
+
+
+class Video(models.Model):
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        UNLISTED = "unlisted", "Unlisted"
+        PRIVATE = "private", "Private"
+        PAID = "paid", "Paid"
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    # Paid videos: a one-off payment of at least `price` (token base units) to the owner,
+    # or an active stream to the owner paying at least `stream_rate` per second.
+    price = Uint256Field(null=True, blank=True)
+    stream_rate = Uint256Field(null=True, blank=True, help_text="minimum stream rate, token base units per second")
+    source = models.FileField(upload_to=source_upload_path, max_length=500, blank=True)
+    source_size = models.BigIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="seconds")
+    source_width = models.PositiveIntegerField(null=True, blank=True)
+    source_height = models.PositiveIntegerField(null=True, blank=True)
+    source_fps = models.FloatField(null=True, blank=True)
+    source_video_codec = models.CharField(max_length=40, blank=True)
+    source_audio_codec = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED, db_index=True)
+    error_message = models.TextField(blank=True)
+    # Published outputs, relative to MEDIA_ROOT (set only once a transcode succeeded).
+    hls_path = models.CharField(max_length=500, blank=True, help_text="folder holding master.m3u8")
+    thumbnail = models.CharField(max_length=500, blank=True)
+    storyboard_image = models.CharField(max_length=500, blank=True)
+    storyboard_vtt = models.CharField(max_length=500, blank=True)
+    # IPFS copies (set by the pin flow).
+    hls_cid = models.CharField(max_length=100, blank=True)
+    metadata_cid = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(visibility="paid") | models.Q(price__isnull=False) | models.Q(stream_rate__isnull=False),
+                name="media_video_paid_has_price_or_rate",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_paid(self) -> bool:
+        return self.visibility == self.Visibility.PAID
