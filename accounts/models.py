@@ -96,3 +96,26 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         self.wallet_address = normalize_wallet_address(self.wallet_address)
         super().save(*args, **kwargs)
+
+
+class ApiToken(models.Model):
+    """A personal API token: shown once at creation, stored only as a SHA-256 hash.
+
+    Tokens are 256-bit random strings, so a fast hash is enough (as GitHub and
+    others do); `prefix` identifies a token in lists without revealing it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

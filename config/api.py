@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from ninja import NinjaAPI, Schema, Status
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
 from config.errors import ServiceError
@@ -51,6 +51,19 @@ def on_authentication_error(request, error):
     return error_response(request, 401, "unauthorized", "Authentication required.")
 
 
+@api.exception_handler(AuthorizationError)
+def on_authorization_error(request, error):
+    return error_response(request, 403, "forbidden", str(error.message))
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request, error: Throttled):
+    wait = int(error.wait or 1)
+    response = error_response(request, 429, "throttled", f"Too many requests; try again in {wait} s.")
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, error: HttpError):
     return error_response(request, error.status_code, f"http_{error.status_code}", str(error.message))
@@ -88,3 +101,8 @@ def health(request):
     else:
         status = "degraded"
     return Status(503 if status == "unavailable" else 200, {"status": status, "parts": parts})
+
+
+from accounts.api import router as accounts_router  # noqa: E402
+
+api.add_router("/auth", accounts_router)

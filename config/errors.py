@@ -19,6 +19,11 @@ class ServiceError(Exception):
         self.fields = fields or {}
 
 
+class NotAuthenticated(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
 class NotFound(ServiceError):
     status = 404
     code = "not_found"

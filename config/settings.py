@@ -100,6 +100,16 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 
+# Throttles and other short-lived shared state: Redis when there is one, so every
+# web process counts the same requests; else this process's memory.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV["REDIS_URL"], "KEY_PREFIX": "flowcast"}
+        if ENV.get("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # Jobs ---------------------------------------------------------------------
 Q_CLUSTER = q_cluster_config(ENV, cpu_count=os.cpu_count() or 1)
 
@@ -138,6 +148,8 @@ MAIL_SINK_DIR = Path(ENV.get("MAIL_SINK_DIR", DATA_DIR / "mail"))
 NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 100
 HEALTH_CHECK_TIMEOUT = float(ENV.get("HEALTH_CHECK_TIMEOUT", "2"))
+# Sign-in, registration, SIWE and verification, per client address and endpoint.
+AUTH_THROTTLE_RATE = ENV.get("AUTH_THROTTLE_RATE", "20/m")
 
 # Security -------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

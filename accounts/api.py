@@ -1,0 +1,122 @@
+from datetime import datetime
+
+from django.contrib.auth import login, logout
+from django.middleware.csrf import get_token
+from ninja import Router, Schema, Status
+from ninja.pagination import paginate
+from ninja.utils import check_csrf
+from pydantic import Field
+
+from accounts import services
+from accounts.auth import user_auth
+from accounts.models import ApiToken
+from accounts.throttles import sensitive_throttle
+from config.errors import PermissionDenied
+from config.schemas import ErrorOut
+
+router = Router(tags=["auth"])
+
+
+def require_csrf(request) -> None:
+    """Session-changing endpoints open to visitors still need Django's CSRF token."""
+    if check_csrf(request) is not None:
+        raise PermissionDenied("CSRF check failed: GET /api/auth/csrf, then send its token as X-CSRFToken.", code="csrf_failed")
+
+
+class UserOut(Schema):
+    id: int
+    email: str
+    display_name: str
+    wallet_address: str | None
+    email_verified: bool
+    is_staff: bool
+
+
+class RegisterIn(Schema):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+    display_name: str = Field("", max_length=80)
+
+
+class LoginIn(Schema):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+
+
+class CsrfOut(Schema):
+    csrf_token: str
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The token itself. Shown this once; store it now.")
+
+
+@router.get("/csrf", response=CsrfOut, auth=None)
+def csrf(request):
+    """A CSRF token (also set as the `csrftoken` cookie) for the session endpoints."""
+    return {"csrf_token": get_token(request)}
+
+
+@router.post("/register", response={201: UserOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut, 429: ErrorOut},
+             auth=None, throttle=[sensitive_throttle])
+def register(request, payload: RegisterIn):
+    """Create an account (Django's password validators apply) and sign in with it."""
+    require_csrf(request)
+    user = services.user_register(email=payload.email, password=payload.password, display_name=payload.display_name)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return Status(201, user)
+
+
+@router.post("/login", response={200: UserOut, 401: ErrorOut, 403: ErrorOut, 429: ErrorOut}, auth=None,
+             throttle=[sensitive_throttle])
+def sign_in(request, payload: LoginIn):
+    require_csrf(request)
+    user = services.user_check_credentials(request=request, email=payload.email, password=payload.password)
+    login(request, user)
+    return user
+
+
+@router.post("/logout", response={204: None}, auth=user_auth)
+def sign_out(request):
+    logout(request)
+    return Status(204, None)
+
+
+@router.get("/me", response=UserOut, auth=user_auth)
+def me(request):
+    return request.user
+
+
+@router.get("/tokens", response=list[TokenOut], auth=user_auth)
+@paginate
+def list_tokens(request):
+    return ApiToken.objects.filter(user=request.user)
+
+
+@router.post("/tokens", response={201: TokenCreatedOut, 400: ErrorOut}, auth=user_auth)
+def create_token(request, payload: TokenIn):
+    token, raw = services.api_token_create(user=request.user, name=payload.name, expires_in_days=payload.expires_in_days)
+    token.token = raw
+    return Status(201, token)
+
+
+@router.delete("/tokens/{token_id}", response={204: None, 404: ErrorOut}, auth=user_auth)
+def revoke_token(request, token_id: int):
+    services.api_token_revoke(user=request.user, token_id=token_id)
+    return Status(204, None)
+

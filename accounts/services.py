@@ -1,0 +1,92 @@
+"""What accounts do: registration, sign-in, personal API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken, User
+from config.errors import Conflict, NotAuthenticated, NotFound, ServiceError
+
+TOKEN_PREFIX = "fc_"
+# Writing last_used_at on every request would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def user_register(*, email: str, password: str, display_name: str = "") -> User:
+    email = User.objects.normalize_email((email or "").strip())
+    candidate = User(email=email, display_name=display_name)
+    try:
+        candidate.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+        password_validation.validate_password(password, user=candidate)
+    except ValidationError as error:
+        fields = error.message_dict if hasattr(error, "error_dict") else {"password": error.messages}
+        raise ServiceError("The registration is not valid.", fields=fields) from None
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict("An account with this email address exists already.", fields={"email": ["already registered"]})
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, display_name=display_name)
+    except IntegrityError:
+        raise Conflict("An account with this email address exists already.", fields={"email": ["already registered"]}) from None
+
+
+def user_check_credentials(*, request, email: str, password: str) -> User:
+    user = authenticate(request, username=(email or "").strip(), password=password)
+    if user is None:
+        raise NotAuthenticated("Email or password is wrong.", code="invalid_credentials")
+    return user
+
+
+def hash_token(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user`; returns the row and the raw token, which is never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("A token needs a name.", fields={"name": ["required"]})
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise ServiceError("expires_in_days is between 1 and 3650.", fields={"expires_in_days": ["out of range"]})
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name[:100],
+        prefix=raw[: len(TOKEN_PREFIX) + 8],
+        token_hash=hash_token(raw),
+        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    return token, raw
+
+
+def api_token_authenticate(*, raw_token: str) -> User | None:
+    if not raw_token.startswith(TOKEN_PREFIX):
+        return None
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=hash_token(raw_token), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None or (token.expires_at and token.expires_at <= now):
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
+    token = ApiToken.objects.filter(pk=token_id, user=user).first()
+    if token is None:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
