@@ -13,6 +13,9 @@ os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="flowcast-test-"))
 os.environ.setdefault("RPC_URL", "http://127.0.0.1:9")
 os.environ.setdefault("EMAIL_PORT", "9")
 # A unique cluster name per run keeps two runs on one Redis from taking each other's tasks.
+# Playwright's sync API keeps an event loop on the test thread; the ORM calls the
+# tests make beside it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("Q_NAME", f"flowcast-test-{os.getpid()}")
 
 from config.settings import *  # noqa: E402,F403
