@@ -14,7 +14,44 @@ from config.errors import ServiceError
 from config.health import platform_health
 from config.schemas import ErrorOut
 
-api = NinjaAPI(
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+STANDARD_ERRORS = {
+    "400": "The body could not be parsed, or its values were refused.",
+    "401": "Not signed in, or the token is wrong, expired or revoked.",
+    "403": "Signed in, but not allowed (or the CSRF check failed for a session).",
+    "404": "No such object, or not yours to see.",
+    "422": "The request does not match this operation's parameters or body.",
+}
+
+
+class FlowcastAPI(NinjaAPI):
+    """NinjaAPI whose schema documents the error answers every operation can give."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                codes = []
+                if operation.get("security"):
+                    codes += ["401", "403"]
+                if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+                    codes.append("404")
+                if operation.get("requestBody"):
+                    codes.append("400")
+                if operation.get("parameters") or operation.get("requestBody"):
+                    codes.append("422")
+                for code in codes:
+                    responses.setdefault(
+                        code,
+                        {"description": STANDARD_ERRORS[code], "content": {"application/json": {"schema": ERROR_REF}}},
+                    )
+        return schema
+
+
+api = FlowcastAPI(
     title="Flowcast API",
     version="1.0.0",
     description="Upload videos, watch them as adaptive HLS, pay creators on-chain.",
@@ -66,7 +103,9 @@ def on_throttled(request, error: Throttled):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, error: HttpError):
-    return error_response(request, error.status_code, f"http_{error.status_code}", str(error.message))
+    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    return error_response(request, error.status_code, codes.get(error.status_code, f"http_{error.status_code}"),
+                          str(error.message))
 
 
 @api.exception_handler(Http404)
