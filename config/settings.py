@@ -117,6 +117,13 @@ Q_CLUSTER = q_cluster_config(ENV, cpu_count=os.cpu_count() or 1)
 FFMPEG_BINARY = ENV.get("FFMPEG_BINARY", "ffmpeg")
 FFPROBE_BINARY = ENV.get("FFPROBE_BINARY", "ffprobe")
 
+# Signed playback of private and paid videos: "kid:secret,..." (the first signs; all verify,
+# so keys rotate without breaking issued links). Default: one key derived from SECRET_KEY.
+PLAYBACK_SIGNING_KEYS = ENV.get("PLAYBACK_SIGNING_KEYS", "")
+PLAYBACK_URL_TTL = env_int(ENV, "PLAYBACK_URL_TTL", 3600)
+# In production nginx serves the files: e.g. "/protected-media/" (an `internal` location aliased to MEDIA_ROOT).
+PLAYBACK_ACCEL_REDIRECT_PREFIX = ENV.get("PLAYBACK_ACCEL_REDIRECT_PREFIX", "")
+
 # Chain ----------------------------------------------------------------------
 RPC_URL = ENV.get("RPC_URL", "http://127.0.0.1:8545")
 CHAIN_ID = env_int(ENV, "CHAIN_ID", 31337)
