@@ -89,7 +89,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(ENV.get("STATIC_ROOT", DATA_DIR / "static"))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# hls.js comes from the npm packages (package.json), served as it was installed.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/hls.js", BASE_DIR / "node_modules" / "hls.js" / "dist")]
 MEDIA_URL = ENV.get("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(ENV.get("MEDIA_ROOT", DATA_DIR / "media")).resolve()
 STORAGES = {
