@@ -37,6 +37,18 @@ class Chain:
     def transfer(self, sender: str, to: str, amount: int):
         return self.wait(self.token.functions.transfer(to, amount).transact({"from": sender, "gas": GAS}))
 
+    def signed_transfer(self, private_key: str, to: str, amount: int) -> bytes:
+        """A signed raw transfer, to send (and, after a revert, send again: same hash) with `send_raw`."""
+        sender = self.w3.eth.account.from_key(private_key).address
+        tx = self.token.functions.transfer(to, amount).build_transaction({
+            "from": sender, "gas": GAS, "nonce": self.w3.eth.get_transaction_count(sender),
+            "maxFeePerGas": 100 * 10**9, "maxPriorityFeePerGas": 10**9, "chainId": self.w3.eth.chain_id,
+        })
+        return self.w3.eth.account.sign_transaction(tx, private_key).raw_transaction
+
+    def send_raw(self, raw: bytes):
+        return self.wait(self.w3.eth.send_raw_transaction(raw))
+
     def timestamp(self) -> int:
         return self.w3.eth.get_block("latest")["timestamp"]
 
