@@ -88,3 +88,11 @@ def health(request):
     else:
         status = "degraded"
     return Status(503 if status == "unavailable" else 200, {"status": status, "parts": parts})
+
+
+# Chain and payments (issue 4).
+from accounts.api import siwe_router  # noqa: E402
+from payments.api import router as payments_router  # noqa: E402
+
+api.add_router("/auth/siwe", siwe_router)
+api.add_router("/payments", payments_router)

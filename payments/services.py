@@ -497,11 +497,13 @@ def siwe_nonce_issue(*, session_key: str = "") -> SiweNonce:
     )
 
 
-def siwe_verify(*, message: str, signature: str, user=None, now: datetime | None = None):
+def siwe_verify(*, message: str, signature: str, user=None, session_key: str = "", now: datetime | None = None):
     """Check a signed EIP-4361 message against this site and a nonce we issued; use the nonce.
 
     Returns the user who signed in: the signed-in `user` (the wallet gets linked to them) or the
-    account that already has this wallet. Raises ServiceError (4xx) for every rejection.
+    account that already has this wallet. Raises ServiceError (4xx) for every rejection. The nonce
+    must have been issued to the same browser session (`session_key`), so another site cannot
+    replay a user's signature into its own session.
     """
     from accounts import siwe
 
@@ -518,11 +520,14 @@ def siwe_verify(*, message: str, signature: str, user=None, now: datetime | None
         raise ServiceError(str(error), code=error.code) from None
     if signer != parsed.address.lower():
         raise ServiceError("The signature was not made by the message's address.", code="siwe_bad_signature")
-    with transaction.atomic():
-        used = SiweNonce.objects.filter(nonce=parsed.nonce, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
-        if not used:
-            raise ServiceError("The nonce is unknown, expired or already used; ask for a new one.", code="siwe_bad_nonce")
-        return wallet_link(user=user, address=signer)
+    # One conditional UPDATE: of two requests with the same nonce, exactly one gets it. The nonce is
+    # spent even when what follows fails.
+    used = SiweNonce.objects.filter(
+        nonce=parsed.nonce, session_key=session_key, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if not used:
+        raise ServiceError("The nonce is unknown, expired or already used; ask for a new one.", code="siwe_bad_nonce")
+    return wallet_link(user=user, address=signer)
 
 
 def wallet_link(*, user, address: str):
@@ -537,13 +542,23 @@ def wallet_link(*, user, address: str):
     if holder is not None and holder.pk != user.pk:
         raise Conflict("This wallet is already linked to another account.", code="wallet_taken")
     if user.wallet_address != address:
-        user.wallet_address = address
-        user.save(update_fields=["wallet_address"])
-        Payment.objects.filter(from_address=address).update(from_user=user)
-        Payment.objects.filter(to_address=address).update(to_user=user)
-        PaymentStream.objects.filter(sender=address).update(sender_user=user)
-        PaymentStream.objects.filter(recipient=address).update(recipient_user=user)
+        with transaction.atomic():
+            _link_wallet_rows(user=user, address=address)
     return user
+
+
+def _link_wallet_rows(*, user, address: str) -> None:
+    """Link the wallet and the rows the indexer stored for it before anyone claimed it."""
+    user.wallet_address = address
+    user.save(update_fields=["wallet_address"])
+    Payment.objects.filter(from_user=user).exclude(from_address=address).update(from_user=None)
+    Payment.objects.filter(to_user=user).exclude(to_address=address).update(to_user=None)
+    PaymentStream.objects.filter(sender_user=user).exclude(sender=address).update(sender_user=None)
+    PaymentStream.objects.filter(recipient_user=user).exclude(recipient=address).update(recipient_user=None)
+    Payment.objects.filter(from_address=address).update(from_user=user)
+    Payment.objects.filter(to_address=address).update(to_user=user)
+    PaymentStream.objects.filter(sender=address).update(sender_user=user)
+    PaymentStream.objects.filter(recipient=address).update(recipient_user=user)
 
 
 # --- reading ------------------------------------------------------------------------------------
