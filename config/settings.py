@@ -115,6 +115,8 @@ CHAIN_CONFIRMATIONS = env_int(ENV, "CHAIN_CONFIRMATIONS", 0 if DEBUG else 3)
 CHAIN_MAX_BLOCK_RANGE = env_int(ENV, "CHAIN_MAX_BLOCK_RANGE", 5000)
 # Seconds between indexer passes inside the scheduled task and `chain sync --follow`.
 CHAIN_SYNC_INTERVAL = float(ENV.get("CHAIN_SYNC_INTERVAL", "3"))
+# Attempts per RPC call on transient failures (connection refused, timeouts, 5xx, 429), with backoff.
+CHAIN_RPC_RETRIES = env_int(ENV, "CHAIN_RPC_RETRIES", 6)
 # Key that `manage.py chain deploy` pays gas with; empty in production unless set. On the local
 # anvil of `make run` (DEBUG) it defaults to anvil's first well-known dev account.
 CHAIN_DEPLOYER_KEY = ENV.get(

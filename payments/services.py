@@ -46,7 +46,7 @@ GROW_BELOW_SECONDS = 1.0
 
 
 def chain_rpc() -> ChainRPC:
-    return ChainRPC(settings.RPC_URL)
+    return ChainRPC(settings.RPC_URL, retry_attempts=settings.CHAIN_RPC_RETRIES)
 
 
 def deployment_get(*, chain_id: int | None = None) -> ChainDeployment:

@@ -87,3 +87,12 @@ def attach_chain(node, chain: Chain) -> Chain:
     w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
     return Chain(node=node, w3=w3, token=w3.eth.contract(address=chain.token.address, abi=contract_abi(TOKEN)),
                  streams=w3.eth.contract(address=chain.streams.address, abi=contract_abi(STREAM)), deploy_block=chain.deploy_block)
+
+
+def chain_at(node, *, token_address: str, stream_address: str, deploy_block: int = 0) -> Chain:
+    """Contracts someone else deployed (e.g. `manage.py chain deploy`)."""
+    w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
+    return Chain(node=node, w3=w3,
+                 token=w3.eth.contract(address=Web3.to_checksum_address(token_address), abi=contract_abi(TOKEN)),
+                 streams=w3.eth.contract(address=Web3.to_checksum_address(stream_address), abi=contract_abi(STREAM)),
+                 deploy_block=deploy_block)
