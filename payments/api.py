@@ -141,12 +141,8 @@ def my_wallet(request):
             "token_symbol": service.token_symbol(), "token_decimals": service.token_decimals(),
             "token_balance": str(service.token_balance(address)), "native_balance": str(service.native_balance(address)),
         }
-    except (OSError, ConnectionError) as error:
-        raise ChainUnavailable(f"The chain node does not answer: {error}") from None
-    except Exception as error:  # requests' errors are not OSError subclasses everywhere
-        if error.__class__.__module__.startswith("requests"):
-            raise ChainUnavailable(f"The chain node does not answer: {error}") from None
-        raise
+    except OSError as error:  # requests' connection errors and timeouts are OSErrors
+        raise ChainUnavailable(f"The chain node at {settings.RPC_URL} does not answer.") from error
 
 
 @router.get("/mine", response=list[PaymentOut])
@@ -179,9 +175,9 @@ def stream_detail(request, stream_pk: int):
         recipient_balance = streamed - stream.withdrawn
         sender_balance = stream.remaining_balance - recipient_balance
         status = "scheduled" if now < stream.start_time else "ended" if now >= stream.stop_time else "streaming"
-    detail = StreamOut.from_orm(stream).dict()
-    return {**detail, "status": status, "at": now, "streamed": str(streamed),
-            "recipient_balance": str(recipient_balance), "sender_balance": str(sender_balance)}
+    stream.status, stream.at, stream.streamed = status, now, str(streamed)
+    stream.recipient_balance, stream.sender_balance = str(recipient_balance), str(sender_balance)
+    return stream
 
 
 @router.get("/history/{address}", response={200: list[HistoryItemOut], **ERRORS})
