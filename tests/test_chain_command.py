@@ -67,3 +67,12 @@ def test_commands_explain_what_is_wrong(settings):
 def test_the_indexer_schedule_exists_after_migrations():
     schedule = Schedule.objects.get(name="payments.chain_follow")
     assert schedule.func == "payments.tasks.chain_follow_task" and schedule.schedule_type == Schedule.MINUTES
+
+
+def test_deploy_with_an_unfunded_key_says_so(anvil_factory, settings):
+    node = anvil_factory()
+    settings.RPC_URL, settings.CHAIN_ID = node.url, node.chain_id
+    settings.CHAIN_DEPLOYER_KEY = "0x" + "42" * 32  # a valid key with no ether
+    with pytest.raises(CommandError, match="Deployment failed"):
+        run("deploy")
+    assert not ChainDeployment.objects.exists()

@@ -169,6 +169,22 @@ def test_deep_reorg_orphans_confirmed_rows_and_reindexes_without_double_counting
     assert ("payment_orphaned", Payment.objects.get(amount=300).tx_hash, 300) in signals_seen
 
 
+def test_a_chain_that_got_shorter_orphans_what_it_dropped(anvil_factory, signals_seen):
+    """anvil_rollback drops the top blocks: the indexer's cursor block no longer exists."""
+    node, chain = start_chain(anvil_factory)
+    viewer, creator = chain.accounts[1:3]
+    chain.mint(viewer, 10**21)
+    kept = chain.transfer(viewer, creator, 1)
+    dropped = chain.transfer(viewer, creator, 2)
+    sync(node, confirmations=0)
+    node.rpc("anvil_rollback", [1])
+    result = sync(node, confirmations=0)
+    assert result.reorgs == 1 and result.orphaned == 1
+    statuses = dict(Payment.objects.values_list("amount", "status"))
+    assert statuses == {1: "confirmed", 2: "orphaned"}
+    assert IndexerCursor.objects.get().last_block == kept["blockNumber"] == dropped["blockNumber"] - 1
+
+
 def test_reorg_that_removes_a_stream_deletes_its_mirror(anvil_factory, signals_seen):
     node, chain = start_chain(anvil_factory)
     viewer, creator = chain.accounts[1:3]

@@ -7,6 +7,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 
 from config.errors import ServiceError
 from integrations.blockchain.deploy import deploy_contracts, has_code
@@ -53,7 +54,10 @@ class Command(BaseCommand):
         if not settings.CHAIN_DEPLOYER_KEY:
             raise CommandError("CHAIN_DEPLOYER_KEY is not set: the key that pays for the deployment.")
         self.stdout.write(f"Deploying to {settings.RPC_URL} (chain {settings.CHAIN_ID}) ...")
-        deployment = deploy_contracts(w3, private_key=settings.CHAIN_DEPLOYER_KEY)
+        try:
+            deployment = deploy_contracts(w3, private_key=settings.CHAIN_DEPLOYER_KEY)
+        except (Web3RPCError, ValueError, RuntimeError) as error:
+            raise CommandError(f"Deployment failed: {error} (is CHAIN_DEPLOYER_KEY a funded key on this chain?)") from None
         services.deployment_record(
             chain_id=settings.CHAIN_ID, token_address=deployment.token_address, stream_address=deployment.stream_address,
             deploy_block=deployment.deploy_block, deployer=deployment.deployer,
