@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from django.contrib.auth import login
 from ninja import Router, Schema
+from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
 from config.schemas import ErrorOut
 from payments import services
 
 siwe_router = Router(tags=["auth"], auth=None)
+# Nonces are rows: a client asking in a loop is slowed down instead of filling the table.
+NONCE_THROTTLE = [AnonRateThrottle("30/m"), UserRateThrottle("30/m")]
 
 
 class NonceOut(Schema):
@@ -32,7 +35,7 @@ class SignedInOut(Schema):
     linked: bool
 
 
-@siwe_router.get("/nonce", response=NonceOut)
+@siwe_router.get("/nonce", response=NonceOut, throttle=NONCE_THROTTLE)
 def siwe_nonce(request):
     """A single-use nonce (10 minutes) bound to this browser session, and the fields to sign."""
     from django.conf import settings

@@ -2,9 +2,9 @@
 the live streamed amount, an address's history, the indexer's progress. Token amounts are strings
 of base units (they exceed JavaScript's safe integers)."""
 
-from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from django.conf import settings
 from django.utils import timezone
@@ -147,7 +147,7 @@ def my_wallet(request):
 
 @router.get("/mine", response=list[PaymentOut])
 @paginate(LimitOffsetPagination)
-def my_payments(request, status: str | None = None):
+def my_payments(request, status: Literal["pending", "confirmed", "orphaned"] | None = None):
     """Payments from or to my wallet, newest first."""
     payments = services.payments_for_user(user=request.user)
     return payments.filter(status=status) if status else payments

@@ -61,6 +61,8 @@ def test_my_payments_are_paginated_with_a_fixed_number_of_queries(client, me):
     assert first["count"] == 30 and len(first["items"]) == 5
     assert first["items"][0]["block_number"] == 30 and first["items"][0]["amount"] == str(10**30)
     assert client.get("/api/payments/mine?status=pending").json()["count"] == 0
+    bad = client.get("/api/payments/mine?status=maybe")
+    assert bad.status_code == 422 and "status" in bad.json()["fields"]
 
 
 def test_my_streams_and_stream_detail_with_live_amount(client, me):

@@ -78,6 +78,9 @@ def test_parser_rejects_what_the_grammar_does_not_allow(mutate, error):
 
 @pytest.fixture
 def siwe_settings():
+    from django.core.cache import cache
+
+    cache.clear()  # the nonce endpoint's throttle counts per client address
     with override_settings(SITE_URL=SITE, CHAIN_ID=31337):
         yield
 
@@ -205,3 +208,12 @@ def test_malformed_message_is_rejected(client, siwe_settings, wallet_user):
 def test_unknown_wallet_without_a_session_is_told_to_link_first(client, siwe_settings, db):
     message = message_for(get_nonce(client), account=OTHER)
     assert_rejected(verify(client, message, sign(message, OTHER)), 404, "wallet_unknown")
+
+
+def test_nonce_requests_are_throttled(client, siwe_settings, db):
+    from django.core.cache import cache
+
+    responses = [client.get("/api/auth/siwe/nonce") for _ in range(31)]
+    cache.clear()
+    assert [r.status_code for r in responses[:30]] == [200] * 30
+    assert responses[30].status_code == 429 and responses[30].json()["message"]
