@@ -144,6 +144,8 @@ def parse_message(text: str) -> SiweMessage:
 def check_message(message: SiweMessage, *, domain: str, uri_origin: str, chain_id: int, now: datetime,
                   max_age_seconds: int = 600, clock_skew_seconds: int = 60) -> None:
     """Raise SiweError unless the message is meant for this site, this chain, and now."""
+    if message.scheme is not None and f"{message.scheme}://".lower() != uri_origin.lower().split("//")[0] + "//":
+        raise SiweError(f"The message is for {message.scheme}://{message.domain}, not {uri_origin}.", "siwe_wrong_domain")
     if message.domain.lower() != domain.lower():
         raise SiweError(f"The message is for {message.domain}, not {domain}.", "siwe_wrong_domain")
     uri = urlsplit(message.uri)

@@ -466,9 +466,14 @@ def video_playable_by(*, video, viewer) -> bool:
     owner_wallet = video.owner.wallet_address
     if not owner_wallet or not viewer.wallet_address:
         return False
+    deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
+    if deployment is None:
+        return False
     if video.price is not None:
+        # Prices are in our token: a transfer of a token from an earlier deployment does not count.
         paid = Payment.objects.filter(
-            chain_id=settings.CHAIN_ID, status=Payment.Status.CONFIRMED, kind=Payment.Kind.TRANSFER,
+            chain_id=settings.CHAIN_ID, token_address=deployment.token_address,
+            status=Payment.Status.CONFIRMED, kind=Payment.Kind.TRANSFER,
             from_address=viewer.wallet_address, to_address=owner_wallet, amount__gte=video.price,
         )
         if paid.exists():
@@ -476,7 +481,7 @@ def video_playable_by(*, video, viewer) -> bool:
     if video.stream_rate is not None:
         now = timezone.now()
         streaming = PaymentStream.objects.filter(
-            chain_id=settings.CHAIN_ID, sender=viewer.wallet_address, recipient=owner_wallet,
+            chain_id=settings.CHAIN_ID, token_address=deployment.token_address, sender=viewer.wallet_address, recipient=owner_wallet,
             rate_per_second__gte=video.stream_rate, creation_confirmed=True, cancelled=False,
             start_time__lte=now, stop_time__gt=now,
         )

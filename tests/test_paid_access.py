@@ -9,6 +9,7 @@ import pytest
 from accounts.models import User
 from integrations.blockchain.rpc import ChainRPC
 from media_pipeline.models import Video
+from payments.models import ChainDeployment
 from payments import services
 from payments.services import video_playable_by
 from tests.chain_helpers import deploy_chain
@@ -55,6 +56,8 @@ def test_one_off_payment_unlocks_only_when_confirmed_and_large_enough(setup):
     assert not video_playable_by(video=video, viewer=streamer)  # someone else's payment
     other = Video.objects.create(owner=streamer, title="Other", visibility="paid", price=10)
     assert not video_playable_by(video=other, viewer=viewer)  # paid to another creator
+    ChainDeployment.objects.update(token_address="0x" + "5" * 40)
+    assert not video_playable_by(video=video, viewer=viewer)  # paid in a token we no longer price in
 
 
 def test_an_active_stream_unlocks_until_cancelled(setup):

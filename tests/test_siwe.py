@@ -161,6 +161,13 @@ def test_wrong_domain_is_rejected(client, siwe_settings, wallet_user):
     assert "evil.example" in body["message"]
 
 
+def test_wrong_scheme_is_rejected(client, siwe_settings, wallet_user):
+    message = message_for(get_nonce(client), domain="https://testserver")
+    assert_rejected(verify(client, message, sign(message)), 400, "siwe_wrong_domain")
+    message = message_for(get_nonce(client), domain="http://testserver")
+    assert verify(client, message, sign(message)).status_code == 200
+
+
 def test_wrong_uri_is_rejected(client, siwe_settings, wallet_user):
     message = message_for(get_nonce(client), uri="https://evil.example/login")
     assert_rejected(verify(client, message, sign(message)), 400, "siwe_wrong_uri")

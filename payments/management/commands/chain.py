@@ -73,7 +73,8 @@ class Command(BaseCommand):
             for address in mint_to:
                 if not Web3.is_address(address):
                     raise CommandError(f"{address!r} is not an address.")
-                tx = token.functions.mint(Web3.to_checksum_address(address), mint_amount).build_transaction({"from": deployment.deployer and Web3.to_checksum_address(deployment.deployer)})
+                deployer = Web3.to_checksum_address(deployment.deployer)
+                tx = token.functions.mint(Web3.to_checksum_address(address), mint_amount).build_transaction({"from": deployer})
                 send_transaction(w3, private_key=settings.CHAIN_DEPLOYER_KEY, tx=tx)
                 self.stdout.write(f"Minted {mint_amount} to {address}.")
 
