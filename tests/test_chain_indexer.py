@@ -282,3 +282,25 @@ def test_sync_refuses_a_node_on_another_chain(anvil_factory):
         services.deployment_record(chain_id=1, token_address=chain.token.address, stream_address=chain.streams.address, deploy_block=1)
         result = services.chain_sync(rpc=ChainRPC(node.url), chain_id=1)
     assert "not chain 1" in result.error
+
+
+def test_follow_runs_passes_until_told_to_stop_and_the_task_waits_for_a_deployment(anvil_factory, settings):
+    from payments.models import ChainDeployment
+    from payments.tasks import chain_follow_task
+
+    node, chain = start_chain(anvil_factory)
+    settings.RPC_URL, settings.CHAIN_CONFIRMATIONS = node.url, 0
+    viewer, creator = chain.accounts[1:3]
+    chain.mint(viewer, 10**21)
+    passes = []
+
+    def stop_after_two():
+        passes.append(1)
+        if len(passes) == 1:
+            chain.transfer(viewer, creator, 99)  # arrives between passes
+        return len(passes) == 2
+
+    assert services.chain_follow(interval=0.01, should_stop=stop_after_two) == 2
+    assert Payment.objects.get().amount == 99
+    ChainDeployment.objects.all().delete()
+    assert chain_follow_task(seconds=0) == 0
