@@ -65,6 +65,16 @@ def test_my_payments_are_paginated_with_a_fixed_number_of_queries(client, me):
     assert bad.status_code == 422 and "status" in bad.json()["fields"]
 
 
+def test_my_streams_list_runs_a_fixed_number_of_queries(client, me):
+    for n in range(1, 26):
+        make_stream(n)
+    with CaptureQueriesContext(connection) as small:
+        assert len(client.get("/api/payments/streams?limit=2").json()["items"]) == 2
+    with CaptureQueriesContext(connection) as large:
+        assert len(client.get("/api/payments/streams?limit=25").json()["items"]) == 25
+    assert len(small) == len(large)
+
+
 def test_my_streams_and_stream_detail_with_live_amount(client, me):
     stream = make_stream(1, withdrawn=200)
     make_stream(2, sender=CREATOR, recipient="0x" + "9" * 40)  # not mine
