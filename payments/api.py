@@ -82,7 +82,8 @@ class StreamOut(Schema):
 
 
 class StreamDetailOut(StreamOut):
-    status: str
+    status: str = Field(..., description="scheduled | streaming | ended | cancelled")
+    seconds_left: int = Field(..., description="until the stream runs dry (0 once ended or cancelled)")
     at: datetime
     streamed: str
     recipient_balance: str
@@ -175,7 +176,8 @@ def stream_detail(request, stream_pk: int):
         recipient_balance = streamed - stream.withdrawn
         sender_balance = stream.remaining_balance - recipient_balance
         status = "scheduled" if now < stream.start_time else "ended" if now >= stream.stop_time else "streaming"
-    stream.status, stream.at, stream.streamed = status, now, str(streamed)
+    seconds_left = 0 if status in ("ended", "cancelled") else int((stream.stop_time - max(now, stream.start_time)).total_seconds())
+    stream.status, stream.at, stream.streamed, stream.seconds_left = status, now, str(streamed), seconds_left
     stream.recipient_balance, stream.sender_balance = str(recipient_balance), str(sender_balance)
     return stream
 

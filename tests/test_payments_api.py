@@ -82,6 +82,7 @@ def test_my_streams_and_stream_detail_with_live_amount(client, me):
     assert listing["count"] == 1 and listing["items"][0]["deposit"] == "7000"
     detail = client.get(f"/api/payments/streams/{stream.pk}").json()
     assert detail["status"] == "streaming"
+    assert 890 <= detail["seconds_left"] <= 900
     streamed = int(detail["streamed"])
     assert 100 * 7 <= streamed <= 110 * 7  # about 100 s at 7 per second
     assert int(detail["recipient_balance"]) == streamed - 200

@@ -82,8 +82,8 @@ class Command(BaseCommand):
         if result.ranges or result.error or result.reorgs:
             self.stdout.write(
                 f"  blocks {result.from_block}..{result.to_block} of head {result.head}: {result.events} events, "
-                f"{result.new_payments} new payments, {result.confirmed} confirmed, {result.reorgs} reorgs, "
-                f"{result.rpc_calls or '-'} RPC calls" + (f"  ERROR: {result.error}" if result.error else "")
+                f"{result.new_payments} new payments, {result.confirmed} confirmed, {result.reorgs} reorgs"
+                + (f"  ERROR: {result.error}" if result.error else "")
             )
 
     def handle_sync(self, *, follow, confirmations, **options):
