@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.test import override_settings
 
-from integrations.blockchain.rpc import ChainRPC, RangeTooLarge
+from integrations.blockchain.rpc import ChainRPC, RangeTooLarge, RPCError, RPCUnavailable
 from payments import services
 from payments.models import IndexerCursor, Payment, PaymentStream
 from payments.signals import payment_confirmed, payment_orphaned, stream_cancelled, stream_created
@@ -303,3 +303,14 @@ def test_follow_runs_passes_until_told_to_stop_and_the_task_waits_for_a_deployme
     assert Payment.objects.get().amount == 99
     ChainDeployment.objects.all().delete()
     assert chain_follow_task(seconds=0) == 0
+
+
+def test_only_transient_rpc_errors_are_retried(anvil):
+    rpc = ChainRPC(anvil.url, retry_attempts=4, max_retry_wait=0.01)
+    with pytest.raises(RPCError):
+        rpc.request("eth_getBlockByNumber", ["not-a-block", False])  # our mistake: asked once
+    assert rpc.calls == 1
+    down = ChainRPC("http://127.0.0.1:9", retry_attempts=3, max_retry_wait=0.01)
+    with pytest.raises(RPCUnavailable):
+        down.head()  # connection refused: asked again, then given up
+    assert down.calls == 3
