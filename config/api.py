@@ -143,5 +143,9 @@ def health(request):
 
 
 from accounts.api import router as accounts_router  # noqa: E402
+from accounts.api import siwe_router  # noqa: E402
+from payments.api import router as payments_router  # noqa: E402
 
+api.add_router("/auth/siwe", siwe_router)
 api.add_router("/auth", accounts_router)
+api.add_router("/payments", payments_router)

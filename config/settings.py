@@ -129,6 +129,17 @@ PLAYBACK_ACCEL_REDIRECT_PREFIX = ENV.get("PLAYBACK_ACCEL_REDIRECT_PREFIX", "")
 RPC_URL = ENV.get("RPC_URL", "http://127.0.0.1:8545")
 CHAIN_ID = env_int(ENV, "CHAIN_ID", 31337)
 CHAIN_CONFIRMATIONS = env_int(ENV, "CHAIN_CONFIRMATIONS", 0 if DEBUG else 3)
+# Largest eth_getLogs block range the indexer asks for (it shrinks when a node refuses one).
+CHAIN_MAX_BLOCK_RANGE = env_int(ENV, "CHAIN_MAX_BLOCK_RANGE", 5000)
+# Seconds between indexer passes inside the scheduled task and `chain sync --follow`.
+CHAIN_SYNC_INTERVAL = float(ENV.get("CHAIN_SYNC_INTERVAL", "3"))
+# Attempts per RPC call on transient failures (connection refused, timeouts, 5xx, 429), with backoff.
+CHAIN_RPC_RETRIES = env_int(ENV, "CHAIN_RPC_RETRIES", 6)
+# Key that `manage.py chain deploy` pays gas with; empty in production unless set. On the local
+# anvil of `make run` (DEBUG) it defaults to anvil's first well-known dev account.
+CHAIN_DEPLOYER_KEY = ENV.get(
+    "CHAIN_DEPLOYER_KEY", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" if DEBUG else ""
+)
 
 # IPFS -----------------------------------------------------------------------
 IPFS_BACKEND = ENV.get("IPFS_BACKEND", "embedded")  # embedded | kubo | pinning

@@ -26,7 +26,7 @@ def transient_retry(
     return tenacity.Retrying(
         retry=tenacity.retry_if_exception(is_transient),
         stop=tenacity.stop_after_attempt(attempts),
-        wait=tenacity.wait_exponential_jitter(initial=initial_wait, max=max_wait),
+        wait=tenacity.wait_exponential_jitter(multiplier=initial_wait, max=max_wait, jitter=initial_wait),
         before_sleep=on_retry,
         reraise=True,
     )

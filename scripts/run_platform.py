@@ -133,6 +133,10 @@ def main() -> int:
             print(f"Starting {part.name} ...", flush=True)
             part.process = subprocess.Popen(part.command, env={**env, **part.env}, cwd=ROOT, start_new_session=True)
             wait_until(part.ready, timeout=60, what=part.name, process=part.process)
+            if part.name == "anvil":
+                # Our contracts on the local chain (skipped when the recorded ones still have code).
+                if subprocess.run([*MANAGE, "chain", "deploy", "--if-missing"], env=env, cwd=ROOT).returncode:
+                    raise RuntimeError("`manage.py chain deploy --if-missing` failed (see its output above)")
             if interrupted:
                 return 130
         print(

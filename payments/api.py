@@ -1,0 +1,208 @@
+"""Payments API (mounted at /api/payments): my wallet, my payments and streams, stream detail with
+the live streamed amount, an address's history, the indexer's progress. Token amounts are strings
+of base units (they exceed JavaScript's safe integers)."""
+
+
+from datetime import datetime
+from typing import Literal
+
+from django.conf import settings
+from django.utils import timezone
+from ninja import Field, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.security import django_auth
+
+from config.errors import ServiceError
+from config.schemas import ErrorOut
+from integrations.blockchain.service import streamed_amount
+from payments import services
+from payments.models import IndexerCursor
+
+router = Router(tags=["payments"], auth=django_auth)
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 503: ErrorOut}
+
+
+class ChainUnavailable(ServiceError):
+    status = 503
+    code = "chain_unavailable"
+
+
+class PaymentOut(Schema):
+    id: int
+    chain_id: int
+    tx_hash: str
+    log_index: int
+    block_number: int
+    from_address: str
+    to_address: str
+    token_address: str
+    amount: str
+    kind: str
+    status: str
+    stream_id: int | None = Field(None, alias="stream_id_onchain")
+    confirmed_at: datetime | None
+
+    @staticmethod
+    def resolve_amount(obj):
+        return str(obj.amount)
+
+
+class StreamOut(Schema):
+    id: int
+    chain_id: int
+    stream_id: int
+    sender: str
+    recipient: str
+    token_address: str
+    deposit: str
+    rate_per_second: str
+    start_time: datetime
+    stop_time: datetime
+    withdrawn: str
+    remaining_balance: str
+    cancelled: bool
+    cancelled_at: datetime | None
+    confirmed: bool = Field(..., alias="creation_confirmed")
+
+    @staticmethod
+    def resolve_deposit(obj):
+        return str(obj.deposit)
+
+    @staticmethod
+    def resolve_rate_per_second(obj):
+        return str(obj.rate_per_second)
+
+    @staticmethod
+    def resolve_withdrawn(obj):
+        return str(obj.withdrawn)
+
+    @staticmethod
+    def resolve_remaining_balance(obj):
+        return str(obj.remaining_balance)
+
+
+class StreamDetailOut(StreamOut):
+    status: str = Field(..., description="scheduled | streaming | ended | cancelled")
+    seconds_left: int = Field(..., description="until the stream runs dry (0 once ended or cancelled)")
+    at: datetime
+    streamed: str
+    recipient_balance: str
+    sender_balance: str
+
+
+class WalletOut(Schema):
+    address: str
+    chain_id: int
+    token_address: str
+    token_symbol: str
+    token_decimals: int
+    token_balance: str
+    native_balance: str
+
+
+class HistoryItemOut(Schema):
+    tx_hash: str
+    log_index: int
+    block_number: int
+    from_address: str
+    to_address: str
+    token_address: str
+    amount: str
+    kind: str
+    status: str
+    direction: str
+
+
+class IndexerStatusOut(Schema):
+    chain_id: int
+    last_block: int
+    head_block: int | None
+    lag_blocks: int | None
+    range_size: int
+    state: str
+    reorgs_detected: int
+    last_error: str
+    last_run_at: datetime | None
+
+
+def _require_wallet(user) -> str:
+    if not user.wallet_address:
+        raise ServiceError("Link a wallet first (Sign-In with Ethereum).", code="no_wallet")
+    return user.wallet_address
+
+
+@router.get("/wallet", response={200: WalletOut, **ERRORS})
+def my_wallet(request):
+    """Token and native balances of my linked wallet, read from the chain now."""
+    address = _require_wallet(request.user)
+    service = services.blockchain_data_service()
+    try:
+        return {
+            "address": address, "chain_id": settings.CHAIN_ID, "token_address": service.token.address.lower(),
+            "token_symbol": service.token_symbol(), "token_decimals": service.token_decimals(),
+            "token_balance": str(service.token_balance(address)), "native_balance": str(service.native_balance(address)),
+        }
+    except OSError as error:  # requests' connection errors and timeouts are OSErrors
+        raise ChainUnavailable(f"The chain node at {settings.RPC_URL} does not answer.") from error
+
+
+@router.get("/mine", response=list[PaymentOut])
+@paginate(LimitOffsetPagination)
+def my_payments(request, status: Literal["pending", "confirmed", "orphaned"] | None = None):
+    """Payments from or to my wallet, newest first."""
+    payments = services.payments_for_user(user=request.user)
+    return payments.filter(status=status) if status else payments
+
+
+@router.get("/streams", response=list[StreamOut])
+@paginate(LimitOffsetPagination)
+def my_streams(request):
+    """Streams I send or receive, newest first."""
+    return services.streams_for_user(user=request.user)
+
+
+@router.get("/streams/{stream_pk}", response={200: StreamDetailOut, **ERRORS})
+def stream_detail(request, stream_pk: int):
+    """A stream with the amount streamed so far (computed now from the mirrored events)."""
+    stream = services.stream_get(user=request.user, stream_pk=stream_pk)
+    now = timezone.now()
+    if stream.cancelled:
+        streamed, recipient_balance, sender_balance, status = stream.withdrawn, 0, 0, "cancelled"
+    else:
+        streamed = streamed_amount(
+            deposit=stream.deposit, rate_per_second=stream.rate_per_second, start_time=int(stream.start_time.timestamp()),
+            stop_time=int(stream.stop_time.timestamp()), at=int(now.timestamp()),
+        )
+        recipient_balance = streamed - stream.withdrawn
+        sender_balance = stream.remaining_balance - recipient_balance
+        status = "scheduled" if now < stream.start_time else "ended" if now >= stream.stop_time else "streaming"
+    seconds_left = 0 if status in ("ended", "cancelled") else int((stream.stop_time - max(now, stream.start_time)).total_seconds())
+    stream.status, stream.at, stream.streamed, stream.seconds_left = status, now, str(streamed), seconds_left
+    stream.recipient_balance, stream.sender_balance = str(recipient_balance), str(sender_balance)
+    return stream
+
+
+@router.get("/history/{address}", response={200: list[HistoryItemOut], **ERRORS})
+def address_history(request, address: str, offset: int = 0, limit: int = 20):
+    """Token payments from or to any address, from our own index, newest first."""
+    from accounts.models import wallet_address_validator
+    from django.core.exceptions import ValidationError
+
+    try:
+        wallet_address_validator(address)
+    except ValidationError:
+        raise ServiceError("address must be 0x followed by 40 hexadecimal digits.", code="invalid_address") from None
+    if not 1 <= limit <= settings.NINJA_PAGINATION_MAX_LIMIT or offset < 0:
+        raise ServiceError(f"limit must be 1..{settings.NINJA_PAGINATION_MAX_LIMIT} and offset ≥ 0.")
+    rows = services.address_history(chain_id=settings.CHAIN_ID, address=address, offset=offset, limit=limit)
+    return [{**row, "amount": str(row["amount"])} for row in rows]
+
+
+@router.get("/indexer", response={200: list[IndexerStatusOut], **ERRORS})
+def indexer_status(request):
+    """How far the chain indexer has read, and its last error."""
+    return [
+        {**{f: getattr(c, f) for f in ("chain_id", "last_block", "head_block", "range_size", "state", "reorgs_detected",
+                                        "last_error", "last_run_at")}, "lag_blocks": c.lag_blocks}
+        for c in IndexerCursor.objects.filter(chain_id=settings.CHAIN_ID)
+    ]

@@ -1,0 +1,78 @@
+"""`manage.py chain deploy|sync|status` against a real anvil node, and the indexer's schedule."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_q.models import Schedule
+from web3 import Web3
+
+from integrations.blockchain.deploy import has_code
+from payments.models import ChainDeployment, IndexerCursor, Payment
+from tests.chain_helpers import chain_at
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("chain", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_deploy_if_missing_sync_and_status(anvil_factory, settings):
+    node = anvil_factory()
+    settings.RPC_URL, settings.CHAIN_ID, settings.CHAIN_DEPLOYER_KEY = node.url, node.chain_id, node.private_keys[0]
+    settings.CHAIN_CONFIRMATIONS = 0
+    holder = Web3(Web3.HTTPProvider(node.url)).eth.accounts[1]
+    output = run("deploy", "--mint-to", holder, "--mint-amount", "5000")
+    assert "Deployed at block" in output and f"Minted 5000 to {holder}" in output
+    deployment = ChainDeployment.objects.get(chain_id=node.chain_id)
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    assert has_code(w3, deployment.token_address) and has_code(w3, deployment.stream_address)
+
+    assert "already deployed" in run("deploy", "--if-missing")
+    assert ChainDeployment.objects.get(chain_id=node.chain_id).token_address == deployment.token_address
+
+    chain_view = chain_at(node, token_address=deployment.token_address, stream_address=deployment.stream_address)
+    chain_view.transfer(holder, w3.eth.accounts[2], 1234)
+    output = run("sync")
+    assert "1 new payments" in output and "1 confirmed" in output
+    assert Payment.objects.get().amount == 1234
+    assert "cursor: block" in run("status")
+    assert "0 new payments" in run("sync")
+
+
+def test_deploy_if_missing_redeploys_when_the_chain_lost_the_contracts(anvil_factory, settings):
+    node = anvil_factory()
+    settings.RPC_URL, settings.CHAIN_ID, settings.CHAIN_DEPLOYER_KEY = node.url, node.chain_id, node.private_keys[0]
+    ChainDeployment.objects.create(chain_id=node.chain_id, token_address="0x" + "1" * 40, stream_address="0x" + "2" * 40)
+    assert "Deployed at block" in run("deploy", "--if-missing")
+    assert IndexerCursor.objects.get().contract_address == ChainDeployment.objects.get().stream_address
+
+
+def test_commands_explain_what_is_wrong(settings):
+    settings.RPC_URL, settings.CHAIN_RPC_RETRIES = "http://127.0.0.1:9", 1
+    with pytest.raises(CommandError, match="No chain answers at RPC_URL"):
+        run("deploy")
+    with pytest.raises(CommandError, match="No contracts recorded"):
+        run("sync")
+    ChainDeployment.objects.create(chain_id=settings.CHAIN_ID, token_address="0x" + "1" * 40, stream_address="0x" + "2" * 40)
+    with pytest.raises(CommandError, match="resumes there"):
+        run("sync")
+
+
+def test_the_indexer_schedule_exists_after_migrations():
+    schedule = Schedule.objects.get(name="payments.chain_follow")
+    assert schedule.func == "payments.tasks.chain_follow_task" and schedule.schedule_type == Schedule.MINUTES
+
+
+def test_deploy_with_an_unfunded_key_says_so(anvil_factory, settings):
+    node = anvil_factory()
+    settings.RPC_URL, settings.CHAIN_ID = node.url, node.chain_id
+    settings.CHAIN_DEPLOYER_KEY = "0x" + "42" * 32  # a valid key with no ether
+    with pytest.raises(CommandError, match="Deployment failed"):
+        run("deploy")
+    assert not ChainDeployment.objects.exists()

@@ -1,0 +1,96 @@
+"""Paid videos: access follows from what the indexer mirrored from a real anvil chain."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from accounts.models import User
+from integrations.blockchain.rpc import ChainRPC
+from media_pipeline.models import Video
+from payments.models import ChainDeployment
+from payments import services
+from payments.services import video_playable_by
+from tests.chain_helpers import deploy_chain
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup(anvil_factory, settings):
+    # The chain's clock runs an hour behind the wall clock, so a stream that was fully mined
+    # "an hour ago" has ended now, and a two-hour stream is running now, without waiting.
+    node = anvil_factory(extra_args=("--timestamp", str(int(time.time()) - 3600)))
+    settings.CHAIN_ID = node.chain_id
+    chain = deploy_chain(node)
+    services.deployment_record(chain_id=node.chain_id, token_address=chain.token.address,
+                               stream_address=chain.streams.address, deploy_block=chain.deploy_block)
+    deployer, viewer_wallet, creator_wallet, streamer_wallet = chain.accounts[:4]
+    for wallet in (viewer_wallet, streamer_wallet):
+        chain.mint(wallet, 10**24)
+    creator = User.objects.create_user("creator@example.com", "pw-123456789", wallet_address=creator_wallet)
+    viewer = User.objects.create_user("viewer@example.com", "pw-123456789", wallet_address=viewer_wallet)
+    streamer = User.objects.create_user("streamer@example.com", "pw-123456789", wallet_address=streamer_wallet)
+    video = Video.objects.create(owner=creator, title="Paid", visibility="paid", price=1000, stream_rate=5)
+
+    def sync(confirmations=0):
+        result = services.chain_sync(rpc=ChainRPC(node.url), chain_id=node.chain_id, confirmations=confirmations)
+        assert result.error == ""
+
+    return chain, video, creator, viewer, streamer, sync
+
+
+def test_one_off_payment_unlocks_only_when_confirmed_and_large_enough(setup):
+    chain, video, creator, viewer, streamer, sync = setup
+    assert not video_playable_by(video=video, viewer=viewer)
+    chain.transfer(chain.accounts[1], chain.accounts[2], 999)
+    sync()
+    assert not video_playable_by(video=video, viewer=viewer)  # below the price
+    chain.transfer(chain.accounts[1], chain.accounts[2], 1000)
+    sync(confirmations=3)
+    assert not video_playable_by(video=video, viewer=viewer)  # pending: not deep enough yet
+    chain.mine(3)
+    sync(confirmations=3)
+    assert video_playable_by(video=video, viewer=viewer)
+    assert not video_playable_by(video=video, viewer=streamer)  # someone else's payment
+    other = Video.objects.create(owner=streamer, title="Other", visibility="paid", price=10)
+    assert not video_playable_by(video=other, viewer=viewer)  # paid to another creator
+    ChainDeployment.objects.update(token_address="0x" + "5" * 40)
+    assert not video_playable_by(video=video, viewer=viewer)  # paid in a token we no longer price in
+
+
+def test_an_active_stream_unlocks_until_cancelled(setup):
+    chain, video, creator, viewer, streamer, sync = setup
+    now = chain.timestamp()
+    stream_id, _ = chain.create_stream(chain.accounts[3], chain.accounts[2], rate=5, start=now + 5, duration=7200)
+    sync()
+    assert video_playable_by(video=video, viewer=streamer)
+    assert not video_playable_by(video=video, viewer=viewer)
+    chain.cancel(chain.accounts[3], stream_id)
+    sync()
+    assert not video_playable_by(video=video, viewer=streamer)
+
+
+def test_a_slow_or_ended_stream_does_not_unlock(setup):
+    chain, video, creator, viewer, streamer, sync = setup
+    now = chain.timestamp()
+    chain.create_stream(chain.accounts[3], chain.accounts[2], rate=4, start=now + 5, duration=7200)  # too slow
+    chain.create_stream(chain.accounts[3], chain.accounts[2], rate=50, start=now + 5, duration=600)  # ended ~50 min ago
+    sync()
+    assert not video_playable_by(video=video, viewer=streamer)
+
+
+def test_owner_staff_and_anonymous(setup):
+    from django.contrib.auth.models import AnonymousUser
+
+    chain, video, creator, viewer, streamer, sync = setup
+    staff = User.objects.create_user("staff@example.com", "pw-123456789", is_staff=True)
+    assert video_playable_by(video=video, viewer=creator)
+    assert video_playable_by(video=video, viewer=staff)
+    assert not video_playable_by(video=video, viewer=AnonymousUser())
+    assert not video_playable_by(video=video, viewer=None)
+    private = Video.objects.create(owner=creator, title="Private", visibility="private")
+    assert not video_playable_by(video=private, viewer=viewer) and video_playable_by(video=private, viewer=creator)
+    public = Video.objects.create(owner=creator, title="Public", visibility="public")
+    assert video_playable_by(video=public, viewer=None)
