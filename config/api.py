@@ -10,6 +10,7 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from accounts.api import router as auth_router
 from config.errors import ServiceError
 from config.health import platform_health
 from config.schemas import ErrorOut
@@ -88,3 +89,6 @@ def health(request):
     else:
         status = "degraded"
     return Status(503 if status == "unavailable" else 200, {"status": status, "parts": parts})
+
+
+api.add_router("/auth", auth_router)
