@@ -67,7 +67,8 @@ class OutboundEmailAdmin(admin.ModelAdmin):
             self.message_user(request, f"Queued {len(queued)} email(s) to be sent again.", messages.SUCCESS)
         if skipped:
             self.message_user(
-                request, f"Skipped {skipped} email(s) that are still queued or being sent.", messages.WARNING
+                request, f"Skipped {skipped} email(s): still queued or being sent, or their template does not render.",
+                messages.WARNING,
             )
 
     @admin.action(description="Mark selected queued emails as failed (do not send)", permissions=["change"])

@@ -79,10 +79,14 @@ def outbound_email_queue(
     if existing is not None:
         return existing, False
     service = service or email_service()
+    fields = {"status": OutboundEmail.Status.QUEUED}
     try:
         rendered = service.render(template, context)
-    except EmailTemplateMissing as error:
-        raise ServiceError(str(error), code="unknown_template") from None
+        fields.update(subject=rendered.subject, body_text=rendered.text, body_html=rendered.html)
+    except Exception as error:  # a template bug must not undo the signup or payment that caused the email
+        logger.exception("could not render email %r for %s", template, idempotency_key)
+        fields.update(status=OutboundEmail.Status.FAILED, subject=f"({template}: not rendered)",
+                      last_error=f"Could not render the template: {type(error).__name__}: {error}")
     try:
         # A savepoint: a concurrent insert of the same key must not break the caller's transaction.
         with transaction.atomic():
@@ -90,11 +94,9 @@ def outbound_email_queue(
                 recipient=recipient,
                 template=template,
                 context=context,
-                subject=rendered.subject,
-                body_text=rendered.text,
-                body_html=rendered.html,
                 idempotency_key=idempotency_key,
                 message_id=service.new_message_id(),
+                **fields,
             )
     except IntegrityError:
         return OutboundEmail.objects.get(idempotency_key=idempotency_key), False
@@ -288,7 +290,7 @@ def outbound_email_resend(*, email_ids) -> tuple[list[int], int]:
     """Queue failed or sent emails again (an operator's decision); `(queued ids, skipped)`.
 
     A sent email gets a new Message-ID: it is a deliberate second message, not a retry.
-    Rows queued or being sent are left alone.
+    Rows queued or being sent are left alone, and so are rows whose template still does not render.
     """
     queued: list[int] = []
     skipped = 0
@@ -301,6 +303,16 @@ def outbound_email_resend(*, email_ids) -> tuple[list[int], int]:
             updates = {"status": OutboundEmail.Status.QUEUED, "next_attempt_at": None, "attempts": 0, "last_error": ""}
             if email.status == OutboundEmail.Status.SENT:
                 updates.update(message_id=service.new_message_id(), sent_at=None)
+            if not email.body_html:
+                # It never rendered (a template bug, since fixed?): render it now or leave it failed.
+                try:
+                    rendered = service.render(email.template, email.context)
+                except Exception as error:
+                    OutboundEmail.objects.filter(pk=email.pk).update(
+                        last_error=f"Could not render the template: {type(error).__name__}: {error}")
+                    skipped += 1
+                    continue
+                updates.update(subject=rendered.subject, body_text=rendered.text, body_html=rendered.html)
             if OutboundEmail.objects.filter(pk=email.pk, status=email.status).update(**updates):
                 queued.append(email.pk)
         send_on_commit(queued)

@@ -268,3 +268,18 @@ def test_the_sweeper_schedule_exists_after_migrations():
     schedule = Schedule.objects.get(name="notifications.outbound_email_sweep")
     assert schedule.func == "notifications.tasks.outbound_email_sweep"
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+
+
+@pytest.mark.django_db
+def test_a_template_that_does_not_render_keeps_the_event_and_records_a_failed_email(outbox):
+    with transaction.atomic():
+        user = User.objects.create_user("kept@example.com")
+        email, created = services.outbound_email_queue(template="no_such_email", recipient=user.email, context={},
+                                                       idempotency_key="broken:1")
+    assert created and User.objects.filter(email="kept@example.com").exists()
+    email.refresh_from_db()
+    assert email.status == "failed"
+    assert email.last_error.startswith("Could not render the template: EmailTemplateMissing")
+    assert services.outbound_email_resend(email_ids=[email.pk]) == ([], 1)  # still broken: stays failed
+    services.outbound_email_drain()
+    assert [m.message["X-Flowcast-Email"] for m in outbox.messages] == ["welcome"]
