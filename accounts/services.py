@@ -35,7 +35,8 @@ def email_verify(*, token: str) -> User:
         claims = signing.loads(token, salt=EMAIL_VERIFICATION_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
     except signing.SignatureExpired:
         raise ServiceError(
-            "This verification link has expired. Ask for a new one.", code="link_expired"
+            "This verification link has expired. Ask for a new one: POST /api/auth/verify-email/resend.",
+            code="link_expired",
         ) from None
     except signing.BadSignature:
         raise ServiceError("This verification link is not valid (it was changed or cut short).", code="link_invalid") from None

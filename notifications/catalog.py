@@ -59,6 +59,12 @@ SAMPLE_CONTEXTS: dict[str, dict] = {
         "stop_time": "2026-11-27 11:00 UTC",
         "cancelled_at": "2026-11-27 10:20 UTC",
     },
+    "verify_email": {
+        "name": "Ada",
+        "email": "ada@example.com",
+        "verify_url": "http://127.0.0.1:8000/api/auth/verify-email?token=sample-token",
+        "verify_expires_hours": 72,
+    },
     "test": {"queued_at": "2026-11-27 10:00 UTC"},
 }
 

@@ -27,6 +27,8 @@ from datetime import timezone as dt_timezone
 from hashlib import sha256
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -391,6 +393,37 @@ def welcome_email_queue(*, user) -> list[OutboundEmail]:
             "verify_expires_hours": settings.EMAIL_VERIFICATION_MAX_AGE // 3600,
         },
         idempotency_key=f"welcome:{user.pk}",
+    )
+    return [email] if created else []
+
+
+def verification_email_queue(*, email_address: str) -> list[OutboundEmail]:
+    """A new verification link for an unverified account, at most one per hour per account.
+
+    Unknown or verified addresses queue nothing; the caller answers the same either way,
+    so the endpoint does not reveal who has an account.
+    """
+    from accounts.models import User
+    from accounts.services import email_verification_url
+
+    try:
+        validate_email(email_address.strip())
+    except ValidationError:
+        raise ServiceError("This is not an email address.", fields={"email": ["Enter a valid email address."]}) from None
+    user = User.objects.filter(email__iexact=email_address.strip(), email_verified_at__isnull=True, is_active=True).first()
+    if user is None:
+        return []
+    hour = int(timezone.now().timestamp()) // 3600
+    email, created = outbound_email_queue(
+        template="verify_email",
+        recipient=user.email,
+        context={
+            "name": _name(user),
+            "email": user.email,
+            "verify_url": email_verification_url(user=user),
+            "verify_expires_hours": settings.EMAIL_VERIFICATION_MAX_AGE // 3600,
+        },
+        idempotency_key=f"verify-email:{user.pk}:{hour}",
     )
     return [email] if created else []
 

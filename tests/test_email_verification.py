@@ -92,3 +92,31 @@ def test_a_missing_token_is_a_422_in_the_error_shape(client, db):
     response = client.get("/auth/verify-email")
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
+
+
+def test_resend_queues_a_new_link_once_an_hour_and_reveals_nothing(client, user, django_capture_on_commit_callbacks):
+    from notifications.models import OutboundEmail
+
+    OutboundEmail.objects.all().delete()  # the welcome email
+    expected = {"message": "If an unverified account uses this address, a new link is on its way."}
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = client.post("/auth/verify-email/resend", json={"email": "ADA@example.com"})
+        second = client.post("/auth/verify-email/resend", json={"email": "ada@example.com"})
+        unknown = client.post("/auth/verify-email/resend", json={"email": "nobody@example.com"})
+    assert [r.status_code for r in (first, second, unknown)] == [202, 202, 202]
+    assert first.json() == second.json() == unknown.json() == expected
+    [email] = OutboundEmail.objects.all()
+    assert (email.template, email.recipient, len(callbacks)) == ("verify_email", "ada@example.com", 1)
+    # The new link verifies the address.
+    link = next(line.strip() for line in email.body_text.splitlines() if "verify-email?token=" in line)
+    assert verify(client, parse_qs(urlsplit(link).query)["token"][0]).status_code == 200
+    # Verified accounts get nothing more.
+    OutboundEmail.objects.all().delete()
+    client.post("/auth/verify-email/resend", json={"email": "ada@example.com"})
+    assert not OutboundEmail.objects.exists()
+
+
+def test_resend_with_a_bad_address_is_400(client, db):
+    response = client.post("/auth/verify-email/resend", json={"email": "not an address"})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"email": ["Enter a valid email address."]}
