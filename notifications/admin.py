@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -47,6 +48,12 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # emails come from events (or `manage.py email send-test`), never typed in here
+
+    def changelist_view(self, request, extra_context=None):
+        # The state of the outbox at a glance: how much waits, how much failed.
+        counts = dict(OutboundEmail.objects.values_list("status").annotate(n=Count("id")).order_by())
+        summary = [(label, counts.get(value, 0), value) for value, label in OutboundEmail.Status.choices]
+        return super().changelist_view(request, extra_context={**(extra_context or {}), "outbox_summary": summary})
 
     @admin.display(description="last error")
     def short_error(self, email):
