@@ -91,3 +91,13 @@ def test_drain_reports_what_it_could_not_send(outbox):
     outbox.start(port=port)
     assert "Nothing left to send." in run("drain")
     assert len(outbox.messages) == 1
+
+
+@pytest.mark.django_db
+def test_status_counts_each_state_and_names_the_oldest_wait(outbox):
+    services.outbound_email_queue(template="test", recipient="a@example.com", context={}, idempotency_key="a")
+    email, _ = services.outbound_email_queue(template="test", recipient="b@example.com", context={}, idempotency_key="b")
+    OutboundEmail.objects.filter(pk=email.pk).update(status="failed", last_error="550 no")
+    output = run("status")
+    assert "  Queued: 1\n" in output and "  Failed: 1\n" in output and "    Sent: 0\n" in output
+    assert "Oldest queued email waits since" in output and "last error: none" in output

@@ -285,3 +285,27 @@ def test_a_template_that_does_not_render_keeps_the_event_and_records_a_failed_em
     assert services.outbound_email_resend(email_ids=[email.pk]) == ([], 1)  # still broken: stays failed
     services.outbound_email_drain()
     assert [m.message["X-Flowcast-Email"] for m in outbox.messages] == ["welcome"]
+
+
+@pytest.mark.django_db
+def test_every_email_arrives_with_its_subject_both_parts_and_the_same_links_in_each(outbox):
+    import re
+
+    from notifications.catalog import SAMPLE_CONTEXTS
+
+    with transaction.atomic():
+        rows = {name: services.outbound_email_queue(template=name, recipient=f"{name}@example.com", context=context,
+                                                    idempotency_key=f"all:{name}")[0]
+                for name, context in SAMPLE_CONTEXTS.items()}
+    assert services.outbound_email_drain().sent == len(rows)
+    received = {mail.rcpt_tos[0].split("@")[0]: mail.message for mail in outbox.messages}
+    assert set(received) == set(rows)
+    for name, message in received.items():
+        assert message["Subject"] == rows[name].subject
+        assert message.get_content_type() == "multipart/alternative"
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        links = set(re.findall(r"https?://\S+", text))
+        assert links, name
+        for link in links:
+            assert f'href="{link}"' in html.replace("&amp;", "&"), (name, link)

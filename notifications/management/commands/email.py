@@ -2,6 +2,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
 
 from config.errors import ServiceError
 from notifications import services
@@ -10,7 +12,7 @@ from notifications.models import OutboundEmail
 
 
 class Command(BaseCommand):
-    help = "Outbox operations: send-test <address>, retry-failed, preview <template>, drain."
+    help = "Outbox operations: send-test <address>, retry-failed, preview <template>, drain, status."
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -22,6 +24,7 @@ class Command(BaseCommand):
         preview.add_argument("template")
         preview.add_argument("--html", action="store_true", help="print the HTML part instead of the text part")
         actions.add_parser("drain", help="send every due queued email now, batch by batch, over one connection each")
+        actions.add_parser("status", help="how many emails are queued, sending, sent and failed")
 
     def handle(self, *args, action, **options):
         try:
@@ -65,6 +68,16 @@ class Command(BaseCommand):
 
     def handle_drain(self, **options):
         self._drain(total=services.due_emails().count())
+
+    def handle_status(self, **options):
+        counts = dict(OutboundEmail.objects.values_list("status").annotate(n=Count("id")).order_by())
+        for value, label in OutboundEmail.Status.choices:
+            self.stdout.write(f"{label:>8}: {counts.get(value, 0)}")
+        oldest = OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).order_by("created_at").first()
+        if oldest is not None:
+            waiting = timezone.now() - oldest.created_at
+            self.stdout.write(f"Oldest queued email waits since {oldest.created_at:%Y-%m-%d %H:%M:%S} UTC "
+                              f"({int(waiting.total_seconds())} s); last error: {oldest.last_error or 'none'}")
 
     def _drain(self, *, total: int) -> None:
         done = 0
