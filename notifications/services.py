@@ -84,7 +84,8 @@ def outbound_email_queue(
     fields = {"status": OutboundEmail.Status.QUEUED}
     try:
         rendered = service.render(template, context)
-        fields.update(subject=rendered.subject, body_text=rendered.text, body_html=rendered.html)
+        subject = rendered.subject if len(rendered.subject) <= 255 else rendered.subject[:254] + "…"
+        fields.update(subject=subject, body_text=rendered.text, body_html=rendered.html)
     except Exception as error:  # a template bug must not undo the signup or payment that caused the email
         logger.exception("could not render email %r for %s", template, idempotency_key)
         fields.update(status=OutboundEmail.Status.FAILED, subject=f"({template}: not rendered)",

@@ -142,3 +142,11 @@ def test_loaddata_does_not_send_welcome_emails(db):
         obj.save()  # raw=True, as loaddata does
     assert User.objects.filter(email="restored@example.com").exists()
     assert not OutboundEmail.objects.exists()
+
+
+def test_a_long_title_still_fits_the_subject_column(payee):
+    video = Video.objects.create(owner=payee, title="T" * 200)
+    with transaction.atomic():
+        video_failed.send(sender=Video, video=video, error="x")
+    row = only_event_rows().get()
+    assert len(row.subject) <= 255 and row.subject.startswith("We could not process your video")
