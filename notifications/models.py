@@ -46,6 +46,11 @@ class OutboundEmail(models.Model):
                 condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
                 name="notif_email_sent_has_sent_at",
             ),
+            # A failed email always says why (the server's reply, a render error, who stopped it).
+            models.CheckConstraint(
+                condition=~models.Q(status="failed") | ~models.Q(last_error=""),
+                name="notif_email_failed_has_reason",
+            ),
         ]
 
     def __str__(self):

@@ -26,7 +26,8 @@ def staff_client(client, db):
 def make(recipient, template="test", status="queued", **extra):
     email, _ = services.outbound_email_queue(template=template, recipient=recipient,
                                              context={"queued_at": "x", **extra}, idempotency_key=f"{recipient}:{template}")
-    OutboundEmail.objects.filter(pk=email.pk).update(status=status, **({"sent_at": email.created_at} if status == "sent" else {}))
+    facts = {"sent": {"sent_at": email.created_at}, "failed": {"last_error": "550 5.1.1 no such user"}}.get(status, {})
+    OutboundEmail.objects.filter(pk=email.pk).update(status=status, **facts)
     email.refresh_from_db()
     return email
 
