@@ -95,3 +95,35 @@ def test_error_classes_from_a_real_server(smtp_server):
 def test_tls_and_ssl_together_are_refused():
     with pytest.raises(ValueError, match="exclude each other"):
         EmailService(default_from="a@b.c", use_tls=True, use_ssl=True)
+
+
+def test_refused_recipients_are_transient_only_when_every_reply_is_4xx():
+    assert is_transient_smtp_error(smtplib.SMTPRecipientsRefused({"a@x": (450, b"mailbox busy")}))
+    refused = smtplib.SMTPRecipientsRefused({"a@x": (450, b"busy"), "b@x": (550, b"no such user")})
+    assert not is_transient_smtp_error(refused)
+    assert smtp_error_message(refused) == "a@x: 450 busy; b@x: 550 no such user"
+    assert is_transient_smtp_error(smtplib.SMTPServerDisconnected("gone"))
+    assert is_transient_smtp_error(TimeoutError("timed out"))
+    assert not is_transient_smtp_error(smtplib.SMTPNotSupportedError("STARTTLS extension not supported by server."))
+    assert not is_transient_smtp_error(smtplib.SMTPAuthenticationError(535, b"5.7.8 bad credentials"))
+    assert not is_transient_smtp_error(ValueError("a bug"))
+
+
+def test_backoff_between_attempts_doubles_up_to_the_cap(settings):
+    from datetime import timedelta
+
+    from notifications.services import retry_delay
+
+    settings.EMAIL_RETRY_BACKOFF = 60
+    settings.EMAIL_RETRY_BACKOFF_MAX = 300
+    assert [retry_delay(n) for n in (1, 2, 3, 4, 9)] == [timedelta(seconds=s) for s in (60, 120, 240, 300, 300)]
+
+
+def test_times_in_emails_read_the_same_from_datetimes_and_unix_seconds():
+    from datetime import UTC, datetime
+
+    from notifications.services import format_time
+
+    assert format_time(datetime(2026, 11, 27, 10, 5, tzinfo=UTC)) == "2026-11-27 10:05 UTC"
+    assert format_time(1_795_773_900) == "2026-11-27 10:05 UTC"
+    assert format_time(None) == ""
