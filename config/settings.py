@@ -136,6 +136,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAIL_SINK_DIR = Path(ENV.get("MAIL_SINK_DIR", DATA_DIR / "mail"))
 # Outbox (notifications app): batch size, retries inside an attempt, backoff between attempts.
 EMAIL_BATCH_SIZE = env_int(ENV, "EMAIL_BATCH_SIZE", 100)
+# A drain stops taking new rows after this many seconds; keep it well below Q_TIMEOUT.
+EMAIL_DRAIN_TIME_BUDGET = env_int(ENV, "EMAIL_DRAIN_TIME_BUDGET", 120)
 EMAIL_SEND_RETRIES = env_int(ENV, "EMAIL_SEND_RETRIES", 3)
 EMAIL_RETRY_INITIAL_WAIT = float(ENV.get("EMAIL_RETRY_INITIAL_WAIT", "0.5"))
 EMAIL_RETRY_MAX_WAIT = float(ENV.get("EMAIL_RETRY_MAX_WAIT", "5"))

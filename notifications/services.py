@@ -21,6 +21,7 @@ SMTP allows; every other path sends exactly once.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -152,8 +153,13 @@ def outbound_email_drain(
         ids.insert(0, first_id)
     report = DrainReport()
     sender = _BatchSender(service)
+    # Stop well inside the task timeout (Q_TIMEOUT): a worker killed by django-q mid-send would
+    # leave a row for the sweeper; the rest of the batch simply waits for the next drain.
+    deadline = time.monotonic() + settings.EMAIL_DRAIN_TIME_BUDGET
     try:
         for email_id in ids:
+            if time.monotonic() > deadline and (report.sent or report.failed or report.deferred):
+                break
             if not claim(OutboundEmail.objects.all(), pk=email_id, field="status",
                          from_values=[OutboundEmail.Status.QUEUED], to_value=OutboundEmail.Status.SENDING):
                 report.skipped += 1  # another worker has it, or it was sent meanwhile

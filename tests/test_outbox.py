@@ -309,3 +309,13 @@ def test_every_email_arrives_with_its_subject_both_parts_and_the_same_links_in_e
         assert links, name
         for link in links:
             assert f'href="{link}"' in html.replace("&amp;", "&"), (name, link)
+
+
+@pytest.mark.django_db
+def test_a_drain_past_its_time_budget_leaves_the_rest_for_the_next_one(outbox, settings):
+    settings.EMAIL_DRAIN_TIME_BUDGET = 0
+    queue_emails(3)
+    assert services.outbound_email_drain().sent == 1  # always makes progress, then stops
+    assert services.due_emails().count() == 2
+    assert services.outbound_email_sweep().drain.sent == 2
+    assert len(outbox.messages) == 3
