@@ -16,7 +16,7 @@ and the expected number of sessions, and prints the ratio. Target: ≥ 5×.
     .venv/bin/python bench/email.py [--emails 200] [--rounds 3]
 
 Measured on the shared 2-core dev machine (2026-11-26, several runs): plain 1.2-1.9x,
-STARTTLS + AUTH 3.0-4.6x; the 5x target was not reached. Why: smtplib spends four round
+STARTTLS + AUTH 3.0-5.2x (median run ~3.5x); the 5x target is not reliably reached. Why: smtplib spends four round
 trips per message (MAIL, RCPT, DATA, end of data) and a new plain session adds only about
 three (greeting, EHLO, QUIT), so on loopback without TLS the ratio is bounded near 2x.
 The saving grows with what a session costs: a TLS handshake and a login, and the
