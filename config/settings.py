@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "payments",
     "media_pipeline",
     "integrations",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,20 @@ DEFAULT_FROM_EMAIL = ENV.get("DEFAULT_FROM_EMAIL", "Flowcast <noreply@flowcast.l
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where the local SMTP sink of `make run` stores what it receives.
 MAIL_SINK_DIR = Path(ENV.get("MAIL_SINK_DIR", DATA_DIR / "mail"))
+# Outbox (notifications app): batch size, retries inside an attempt, backoff between attempts.
+EMAIL_BATCH_SIZE = env_int(ENV, "EMAIL_BATCH_SIZE", 100)
+# A drain stops taking new rows after this many seconds; keep it well below Q_TIMEOUT.
+EMAIL_DRAIN_TIME_BUDGET = env_int(ENV, "EMAIL_DRAIN_TIME_BUDGET", 120)
+EMAIL_SEND_RETRIES = env_int(ENV, "EMAIL_SEND_RETRIES", 3)
+EMAIL_RETRY_INITIAL_WAIT = float(ENV.get("EMAIL_RETRY_INITIAL_WAIT", "0.5"))
+EMAIL_RETRY_MAX_WAIT = float(ENV.get("EMAIL_RETRY_MAX_WAIT", "5"))
+EMAIL_RETRY_BACKOFF = env_int(ENV, "EMAIL_RETRY_BACKOFF", 60)
+EMAIL_RETRY_BACKOFF_MAX = env_int(ENV, "EMAIL_RETRY_BACKOFF_MAX", 3600)
+EMAIL_MAX_ATTEMPTS = env_int(ENV, "EMAIL_MAX_ATTEMPTS", 8)
+EMAIL_SENDING_STALE_AFTER = env_int(ENV, "EMAIL_SENDING_STALE_AFTER", 300)
+EMAIL_VERIFICATION_MAX_AGE = env_int(ENV, "EMAIL_VERIFICATION_MAX_AGE", 3 * 24 * 3600)
+# Link to a video in emails; `{site_url}` and `{id}` are filled in.
+EMAIL_VIDEO_URL = ENV.get("EMAIL_VIDEO_URL", "{site_url}/videos/{id}/")
 
 # API ------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 20

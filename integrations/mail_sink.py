@@ -7,6 +7,7 @@ never sees half a message).
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -50,16 +51,29 @@ class RecordingHandler:
         self.messages: list[ReceivedMail] = []
         self._lock = threading.Lock()
         self._scripted_replies: list[str] = []
+        self._data_delays: list[float] = []
         self.sessions = 0
 
     def reply_with(self, reply: str, times: int = 1) -> None:
         with self._lock:
             self._scripted_replies.extend([reply] * times)
 
+    def delay_data(self, seconds: float, times: int = 1) -> None:
+        """Record the next N messages, then hold their 250 reply for `seconds`: a sender
+        killed meanwhile never learns that the server has the message."""
+        with self._lock:
+            self._data_delays.extend([seconds] * times)
+
+    @property
+    def pending_replies(self) -> int:
+        with self._lock:
+            return len(self._scripted_replies)
+
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
             self._scripted_replies.clear()
+            self._data_delays.clear()
             self.sessions = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -72,6 +86,7 @@ class RecordingHandler:
         with self._lock:
             if self._scripted_replies:
                 return self._scripted_replies.pop(0)
+            delay = self._data_delays.pop(0) if self._data_delays else 0
         path = self._store(envelope.content) if self.directory else None
         mail = ReceivedMail(
             mail_from=envelope.mail_from,
@@ -81,6 +96,9 @@ class RecordingHandler:
         )
         with self._lock:
             self.messages.append(mail)
+        if delay:
+            # Kept already; only the 250 is late (a sender killed now never learns it was accepted).
+            await asyncio.sleep(delay)
         return "250 Message accepted for delivery"
 
     def _store(self, data: bytes) -> Path:

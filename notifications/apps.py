@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self):
+        # Connect the signal receivers; nothing here touches the database.
+        from notifications import receivers  # noqa: F401
