@@ -123,6 +123,8 @@ PINNING_SERVICE_TOKEN = ENV.get("PINNING_SERVICE_TOKEN", "")
 IPFS_CID_VERSION = env_int(ENV, "IPFS_CID_VERSION", 0)
 IPFS_UPLOAD_MAX_BYTES = env_int(ENV, "IPFS_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
 IPFS_TIMEOUT = float(ENV.get("IPFS_TIMEOUT", "60"))
+# Tries of one call to a Kubo node or pinning service (transient errors only) within one pin attempt.
+IPFS_CLIENT_ATTEMPTS = env_int(ENV, "IPFS_CLIENT_ATTEMPTS", 4)
 # A failed pin is tried again after IPFS_PIN_RETRY_BASE_SECONDS × 2^(attempt-1), at most this many times.
 IPFS_PIN_MAX_ATTEMPTS = env_int(ENV, "IPFS_PIN_MAX_ATTEMPTS", 6)
 IPFS_PIN_RETRY_BASE_SECONDS = float(ENV.get("IPFS_PIN_RETRY_BASE_SECONDS", "30"))

@@ -62,10 +62,12 @@ def ipfs_backend(name: str | None = None) -> IPFSBackend:
     if name == "embedded":
         return EmbeddedBackend(ipfs_node())
     if name == "kubo":
-        return KuboBackend(KuboRPCClient(settings.IPFS_API_URL, timeout=settings.IPFS_TIMEOUT))
+        return KuboBackend(KuboRPCClient(settings.IPFS_API_URL, timeout=settings.IPFS_TIMEOUT,
+                                         attempts=settings.IPFS_CLIENT_ATTEMPTS))
     if name == "pinning":
         return PinningServiceBackend(PinningServiceClient(settings.PINNING_SERVICE_URL, settings.PINNING_SERVICE_TOKEN,
-                                                          timeout=settings.IPFS_TIMEOUT))
+                                                          timeout=settings.IPFS_TIMEOUT,
+                                                          attempts=settings.IPFS_CLIENT_ATTEMPTS))
     raise ServiceError(f"unknown IPFS_BACKEND {name!r} (use embedded, kubo or pinning)")
 
 
