@@ -142,7 +142,7 @@ def _add(request, node: EmbeddedNode):
             for cid in roots:
                 node._write_pin(cid)
     # Kubo lists files before the folders that hold them, the top entries last
-    results.sort(key=lambda item: (-item[0].count("/"), item[0]))
+    results.sort(key=lambda item: (item[0] == "", -item[0].count("/"), item[0]))
     lines = [json.dumps({"Name": path, "Hash": added.cid_str, "Size": str(added.tsize)}) for path, added in results]
     return HttpResponse("\n".join(lines) + "\n", content_type="application/json", headers={"X-Chunked-Output": "1"})
 
