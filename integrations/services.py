@@ -53,8 +53,12 @@ def ipfs_node() -> EmbeddedNode:
     return EmbeddedNode(settings.IPFS_BLOCKSTORE_DIR)
 
 
+def ipfs_settings_cid_version() -> int:
+    return settings.IPFS_CID_VERSION
+
+
 def ipfs_import_params() -> ImportParams:
-    return ImportParams.kubo(settings.IPFS_CID_VERSION)
+    return ImportParams.kubo(ipfs_settings_cid_version())
 
 
 def ipfs_backend(name: str | None = None) -> IPFSBackend:
