@@ -88,3 +88,8 @@ def health(request):
     else:
         status = "degraded"
     return Status(503 if status == "unavailable" else 200, {"status": status, "parts": parts})
+
+
+from integrations.api import router as ipfs_router  # noqa: E402  (routers are added after the API exists)
+
+api.add_router("/ipfs", ipfs_router)
