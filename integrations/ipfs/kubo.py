@@ -118,12 +118,15 @@ class KuboRPCClient:
                       only_hash: bool = False) -> str:
         """Add a folder as Kubo's `ipfs add -r` does; returns the folder's CID (hidden entries skipped)."""
         root = Path(path)
+        # The top folder's own name does not change its CID; a fixed one avoids js-ipfs failing
+        # ("Unexpected input: object") on short or numeric folder names such as a video's id.
+        top = "content"
 
         def parts(stack: ExitStack):
-            out = [("file", (quote(root.name, safe=""), b"", "application/x-directory"))]
+            out = [("file", (top, b"", "application/x-directory"))]
             for folder, dirnames, filenames in os.walk(root):
                 dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
-                relative = Path(folder).relative_to(root.parent)
+                relative = Path(top) / Path(folder).relative_to(root)
                 for name in dirnames:
                     out.append(("file", (quote(str(relative / name), safe=""), b"", "application/x-directory")))
                 for name in sorted(filenames):
@@ -136,7 +139,7 @@ class KuboRPCClient:
 
         entries = self._add(parts, params or ImportParams(), pin=pin, only_hash=only_hash, wrap=False)
         for entry in entries:
-            if entry.get("Name") == root.name:
+            if entry.get("Name") == top:
                 return entry["Hash"]
         return entries[-1]["Hash"]
 
