@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
@@ -48,8 +49,19 @@ class JSONUploadIn(Schema):
 
 
 def _visible_records(user):
+    """Staff see every record; a user the ones they uploaded and those of their videos."""
     records = IPFSRecord.objects.all()
-    return records if user.is_staff else records.filter(uploaded_by=user)
+    if user.is_staff:
+        return records
+    from django.contrib.contenttypes.models import ContentType
+
+    from media_pipeline.models import Video
+
+    video_type = ContentType.objects.get_for_model(Video)
+    mine = IPFSRecord.objects.filter(
+        Q(uploaded_by=user) | Q(content_type=video_type, object_id__in=Video.objects.filter(owner=user).values("pk"))
+    ).values("pk")
+    return records.filter(pk__in=mine)
 
 
 @router.post("/uploads", response={201: RecordOut, **ERRORS}, summary="Upload a file to IPFS")
@@ -93,3 +105,11 @@ def retry_record(request, record_id: int):
     if not _visible_records(request.user).filter(pk=record_id).exists():
         raise NotFound("No such IPFS record.")
     return services.ipfs_record_retry(record_id=record_id)
+
+
+@router.delete("/records/{record_id}", response={200: RecordOut, **ERRORS}, summary="Unpin one of my records")
+def unpin_record(request, record_id: int):
+    """Unpins on the backend in the background (status `unpinning`, then `unpinned`)."""
+    if not _visible_records(request.user).filter(pk=record_id).exists():
+        raise NotFound("No such IPFS record.")
+    return services.ipfs_record_unpin_request(record_id=record_id, user=request.user)

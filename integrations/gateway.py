@@ -110,7 +110,11 @@ def ipfs_gateway(request, cid: str, path: str = "", *, node: EmbeddedNode):
         if stat.type == "directory":
             return directory_response(request, node, target, content_path, segments)
         name = segments[-1] if segments else request.GET.get("filename", "")
-        return file_response(request, node, target, stat.size, content_type_for(name), content_path)
+        response = file_response(request, node, target, stat.size, content_type_for(name), content_path)
+        if request.GET.get("filename") and response.status_code in (200, 206):
+            disposition = "attachment" if request.GET.get("download") == "true" else "inline"
+            response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(request.GET['filename'])}"
+        return response
     except (PathNotFound, BlockMissing) as error:
         return plain(404, str(error))
     except CorruptBlock as error:

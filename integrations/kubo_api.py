@@ -53,9 +53,7 @@ def _allowed(request) -> str | None:
 
 
 def _split_arg(arg: str) -> tuple[bytes, list[str]]:
-    text = arg.strip()
-    if text.startswith("/ipfs/"):
-        text = text[len("/ipfs/"):]
+    text = arg.strip().removeprefix("/ipfs/")
     cid, _, rest = text.partition("/")
     return cid_parse(cid), [part for part in rest.split("/") if part]
 

@@ -17,7 +17,7 @@ from integrations.ipfs.importer import ImportParams
 from integrations.ipfs.kubo import KuboError, KuboRPCClient
 from integrations.ipfs.kubo import is_transient as kubo_transient
 from integrations.ipfs.node import EmbeddedNode, IPFSError
-from integrations.ipfs.pinning import PinningServiceClient, PinningServiceError
+from integrations.ipfs.pinning import PinningServiceClient
 from integrations.ipfs.pinning import is_transient as pinning_transient
 
 

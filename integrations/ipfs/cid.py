@@ -8,6 +8,7 @@ reads either (and base58btc CIDv1 `z…`, which js-ipfs answers with).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 
 DAG_PB = 0x70
@@ -78,7 +79,7 @@ def b32decode(text: str) -> bytes:
     text = text.upper()
     try:
         return base64.b32decode(text + "=" * (-len(text) % 8))
-    except Exception as error:
+    except (binascii.Error, ValueError) as error:
         raise InvalidCID(f"invalid base32: {error}") from None
 
 

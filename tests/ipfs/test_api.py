@@ -119,3 +119,25 @@ def test_bad_json_body_is_422(client, ipfs, alice):
     response = client.post("/api/ipfs/json", json.dumps({"data": 1}), content_type="application/json")
     assert response.status_code == 422
     assert "name" in response.json()["fields"]
+
+
+@pytest.mark.django_db
+def test_my_video_records_are_listed_and_unpin_by_delete(client, ipfs, alice, bob):
+    from django.contrib.contenttypes.models import ContentType
+
+    from media_pipeline.models import Video
+
+    video = Video.objects.create(owner=alice, title="mine")
+    record = IPFSRecord.objects.create(name="mine (HLS)", kind="directory", role="video_hls", backend="embedded",
+                                       content_type=ContentType.objects.get_for_model(Video), object_id=video.pk)
+    client.force_login(alice)
+    items = client.get("/api/ipfs/records").json()["items"]
+    assert [item["id"] for item in items] == [record.pk]
+    uploaded = upload(client).json()
+    client.force_login(bob)
+    assert client.delete(f"/api/ipfs/records/{uploaded['id']}").status_code == 404
+    client.force_login(alice)
+    response = client.delete(f"/api/ipfs/records/{uploaded['id']}")
+    assert response.status_code == 200
+    assert response.json()["status"] in ("unpinning", "unpinned")
+    assert IPFSRecord.objects.get(pk=uploaded["id"]).status == "unpinning"  # the task runs after commit

@@ -16,7 +16,7 @@ import pytest
 from integrations.ipfs.cid import cid_parse
 from integrations.ipfs.dagpb import DIRECTORY, HAMT_SHARD, decode_node, decode_unixfs
 from integrations.ipfs.importer import Importer, ImportParams
-from tests.ipfs.oracles import ipfs_cid_cli, kubo_oracle  # noqa: F401
+from tests.ipfs.oracles import ipfs_cid_cli
 
 CHUNK = 262_144
 PATTERN = bytes(range(251))
@@ -202,3 +202,14 @@ def test_cid_parse_rejects_garbage():
     v1 = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
     from integrations.ipfs.cid import b58encode
     assert cid_normalize("z" + b58encode(cid_parse(v1))) == v1
+
+
+def test_hls_folder_from_ffmpeg_matches_kubo(tmp_path, kubo_oracle, make_clip):
+    """An HLS folder as the media pipeline writes it (master.m3u8 + one folder per rung)."""
+    from tests.ipfs.hls import make_hls_folder
+
+    folder = make_hls_folder(make_clip(seconds=2), tmp_path / "hls")
+    ours_v0 = Importer(ImportParams.kubo(0)).add_directory(folder).cid_str
+    assert ours_v0 == kubo_oracle(folder)
+    assert ours_v0 == aleph_cid.hash_folder(str(folder), cid_version=0)
+    assert Importer(ImportParams.kubo(1)).add_directory(folder).cid_str == aleph_cid.hash_folder(str(folder), cid_version=1)

@@ -9,11 +9,10 @@ import pytest
 
 from integrations.ipfs.backends import Content, KuboBackend
 from integrations.ipfs.car import car_read
-from integrations.ipfs.cid import cid_digest
+from integrations.ipfs.cid import cid_digest, cid_parse
 from integrations.ipfs.importer import Importer, ImportParams
 from integrations.ipfs.kubo import KuboError, KuboRPCClient
 from tests.ipfs.hls import make_hls_folder
-from tests.ipfs.js_ipfs import js_ipfs  # noqa: F401
 from tests.ipfs.test_importer import CHUNK, make_tree, pattern_bytes
 
 
@@ -38,7 +37,7 @@ def rpc(request):
 
 
 def test_version(rpc):
-    client, which = rpc
+    client, _ = rpc
     assert client.version()
 
 
@@ -84,6 +83,7 @@ def test_dag_export_blocks_hash(rpc, tmp_path):
     (tree / "empty dir").rmdir()  # js-ipfs 0.66 answers "Unexpected input: object" to an empty folder part
     cid = client.add_directory(tree, params=ImportParams.kubo(1))
     roots, blocks = car_read(client.dag_export(cid))
+    assert roots == [cid_parse(cid)]
     assert len(blocks) >= 6
     for block_cid, data in blocks:
         assert hashlib.sha256(data).digest() == cid_digest(block_cid)

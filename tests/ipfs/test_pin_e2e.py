@@ -10,7 +10,6 @@ from integrations.ipfs.kubo import KuboRPCClient
 from integrations.models import IPFSRecord
 from media_pipeline.models import Video
 from tests.fixtures.processes import wait_for
-from tests.ipfs.js_ipfs import js_ipfs  # noqa: F401
 from tests.ipfs.test_pin_flow import ready_video, session_hls  # noqa: F401
 
 

@@ -86,10 +86,9 @@ def test_ready_video_is_pinned_with_metadata(ipfs_settings, user, session_hls, c
 @pytest.mark.django_db(transaction=True)
 def test_rolled_back_ready_leaves_no_records(ipfs_settings, user):
     video = Video.objects.create(owner=user, title="x", status=Video.Status.PROCESSING)
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            video_ready.send(sender=Video, video=video)
-            raise RuntimeError("the transcode's transaction failed")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        video_ready.send(sender=Video, video=video)
+        raise RuntimeError("the transcode's transaction failed")
     assert IPFSRecord.objects.count() == 0
 
 
@@ -240,3 +239,30 @@ def test_sweeper_schedule_exists(db):
     schedule = Schedule.objects.get(name="ipfs-records-sweep")
     assert schedule.func == "integrations.tasks.ipfs_records_sweep"
     assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unpin_on_the_pinning_service_deletes_the_request(ipfs_settings, pinning_port, user):
+    service = PinningService("token-1", port=pinning_port).start()
+    try:
+        record = upload(user, b"to be removed\n")
+        record.refresh_from_db()
+        assert record.status == Status.PINNED and record.remote_request_id in service.pins
+        services.ipfs_record_unpin_request(record_id=record.pk, user=user)
+        record.refresh_from_db()
+        assert record.status == Status.UNPINNED
+        assert record.remote_request_id not in service.pins
+        assert ("DELETE", f"/pins/{record.remote_request_id}") in service.requests
+    finally:
+        service.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_uploader_may_unpin(ipfs_settings, user, django_user_model):
+    from config.errors import PermissionDenied
+
+    record = upload(user)
+    other = django_user_model.objects.create_user(email="other@example.com", password="pw-123456789")
+    with pytest.raises(PermissionDenied):
+        services.ipfs_record_unpin_request(record_id=record.pk, user=other)
+    assert IPFSRecord.objects.get(pk=record.pk).status == Status.PINNED
