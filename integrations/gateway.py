@@ -100,32 +100,38 @@ def ipfs_gateway(request, cid: str, path: str = "", *, node: EmbeddedNode):
     except ValueError as error:
         return plain(400, str(error))
     try:
-        target = node.resolve(root, segments)
-        content_path = "/ipfs/" + cid_to_str(root) + ("/" + "/".join(segments) if segments else "")
-        if fmt == "raw":
-            return raw_response(request, node, target, content_path)
-        if fmt == "car":
-            return car_response(request, node, target, content_path)
-        stat = node.stat(target)
-        if stat.type == "directory":
-            return directory_response(request, node, target, content_path, segments)
-        name = segments[-1] if segments else request.GET.get("filename", "")
-        response = file_response(request, node, target, stat.size, content_type_for(name), content_path)
-        if request.GET.get("filename") and response.status_code in (200, 206):
-            disposition = "attachment" if request.GET.get("download") == "true" else "inline"
-            response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(request.GET['filename'])}"
-        return response
+        response = _serve(request, node, root, segments, fmt)
     except (PathNotFound, BlockMissing) as error:
         return plain(404, str(error))
     except CorruptBlock as error:
         return plain(502, f"refusing to serve: {error}")
+    if response.status_code < 400 and "X-Ipfs-Path" in response:
+        response["X-Ipfs-Roots"] = cid_to_str(root)
+    return response
+
+
+def _serve(request, node, root: bytes, segments: list[str], fmt: str | None):
+    target = node.resolve(root, segments)
+    content_path = "/ipfs/" + cid_to_str(root) + ("/" + "/".join(segments) if segments else "")
+    if fmt == "raw":
+        return raw_response(request, node, target, content_path)
+    if fmt == "car":
+        return car_response(request, node, target, content_path)
+    stat = node.stat(target)
+    if stat.type == "directory":
+        return directory_response(request, node, target, content_path, segments)
+    name = segments[-1] if segments else request.GET.get("filename", "")
+    response = file_response(request, node, target, stat.size, content_type_for(name), content_path)
+    if request.GET.get("filename") and response.status_code in (200, 206):
+        disposition = "attachment" if request.GET.get("download") == "true" else "inline"
+        response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(request.GET['filename'])}"
+    return response
 
 
 def common_headers(response, *, etag: str, content_path: str, cid: bytes):
     response["Etag"] = etag
     response["Cache-Control"] = IMMUTABLE
     response["X-Ipfs-Path"] = content_path
-    response["X-Ipfs-Roots"] = cid_to_str(cid)
     response["X-Content-Type-Options"] = "nosniff"
     response["Access-Control-Allow-Origin"] = "*"
     response["Access-Control-Expose-Headers"] = "Content-Range, Content-Length, X-Ipfs-Path, X-Ipfs-Roots"

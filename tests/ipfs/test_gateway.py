@@ -172,6 +172,7 @@ def test_head_and_conditional_requests(client, node):
     head = client.head(f"/ipfs/{cid}?filename=hello.txt")
     assert head.status_code == 200 and head["Content-Length"] == "12"
     assert head["Content-Type"].startswith("text/plain")
+    assert head["X-Ipfs-Roots"] == cid
     assert head["Content-Disposition"] == "inline; filename*=UTF-8''hello.txt"
     again = client.get(f"/ipfs/{cid}", HTTP_IF_NONE_MATCH=head["Etag"])
     assert again.status_code == 304
