@@ -410,8 +410,12 @@ def ipfs_record_unpin_request(*, record_id: int, user=None) -> IPFSRecord:
         record = IPFSRecord.objects.select_for_update().filter(pk=record_id).first()
         if record is None:
             raise NotFound(f"IPFS record {record_id} does not exist.")
-        if user is not None and not user.is_staff and not record.uploaded_by.filter(pk=user.pk).exists():
-            raise PermissionDenied("You may only unpin your own uploads.")
+        if user is not None and not user.is_staff:
+            if not record.uploaded_by.filter(pk=user.pk).exists():
+                raise PermissionDenied("You may only unpin your own uploads.")
+            record.uploaded_by.remove(user)
+            if record.uploaded_by.exists():  # someone else uploaded the same content: it stays pinned for them
+                return record
         if record.status not in (Status.UNPINNING, Status.UNPINNED):
             IPFSRecord.objects.filter(pk=record_id).update(status=Status.UNPINNING, attempts=0, next_attempt_at=timezone.now())
             _enqueue(record_id, "ipfs_record_unpin")

@@ -141,3 +141,16 @@ def test_my_video_records_are_listed_and_unpin_by_delete(client, ipfs, alice, bo
     assert response.status_code == 200
     assert response.json()["status"] in ("unpinning", "unpinned")
     assert IPFSRecord.objects.get(pk=uploaded["id"]).status == "unpinning"  # the task runs after commit
+
+
+@pytest.mark.django_db
+def test_unpin_by_one_uploader_keeps_it_for_the_other(client, ipfs, alice, bob):
+    client.force_login(alice)
+    record_id = upload(client).json()["id"]
+    client.force_login(bob)
+    upload(client)
+    response = client.delete(f"/api/ipfs/records/{record_id}")
+    assert response.status_code == 200 and response.json()["status"] == "pinned"
+    assert client.get(f"/api/ipfs/records/{record_id}").status_code == 404  # no longer bob's
+    client.force_login(alice)
+    assert client.delete(f"/api/ipfs/records/{record_id}").json()["status"] == "unpinning"
