@@ -130,6 +130,8 @@ IPFS_PIN_MAX_ATTEMPTS = env_int(ENV, "IPFS_PIN_MAX_ATTEMPTS", 6)
 IPFS_PIN_RETRY_BASE_SECONDS = float(ENV.get("IPFS_PIN_RETRY_BASE_SECONDS", "30"))
 # Bearer token for the embedded node's Kubo-compatible /api/v0 (without one, only loopback clients may call it).
 IPFS_RPC_TOKEN = ENV.get("IPFS_RPC_TOKEN", "")
+# IPFS content is public to anyone who knows its CID: only videos with these visibilities are pinned.
+IPFS_PIN_VISIBILITIES = env_list(ENV, "IPFS_PIN_VISIBILITIES", ["public", "unlisted"])
 
 # Email ----------------------------------------------------------------------
 EMAIL_BACKEND = ENV.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

@@ -117,7 +117,13 @@ def ipfs_upload_create(*, user, name: str, stream, size: int, kind: str = IPFSRe
 
 
 def ipfs_video_records_queue(*, video) -> list[IPFSRecord]:
-    """Records for a video that became ready (HLS folder, thumbnail, metadata JSON), queued in the caller's transaction."""
+    """Records for a video that became ready (HLS folder, thumbnail, metadata JSON), queued in the caller's transaction.
+
+    Anyone who knows a CID can fetch its content from any IPFS gateway (ours included), so private and paid
+    videos are not pinned unless IPFS_PIN_VISIBILITIES says so.
+    """
+    if video.visibility not in settings.IPFS_PIN_VISIBILITIES:
+        return []
     content_type = ContentType.objects.get_for_model(video)
     wanted = [(IPFSRecord.Role.VIDEO_HLS, IPFSRecord.Kind.DIRECTORY, f"{video.title} (HLS)", video.hls_path)]
     if video.thumbnail:

@@ -266,3 +266,12 @@ def test_only_the_uploader_may_unpin(ipfs_settings, user, django_user_model):
     with pytest.raises(PermissionDenied):
         services.ipfs_record_unpin_request(record_id=record.pk, user=other)
     assert IPFSRecord.objects.get(pk=record.pk).status == Status.PINNED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_paid_and_private_videos_are_not_pinned(ipfs_settings, user, session_hls):
+    for visibility, extra in (("private", {}), ("paid", {"price": 10**18})):
+        video = Video.objects.create(owner=user, title=visibility, visibility=visibility, **extra)
+        with transaction.atomic():
+            video_ready.send(sender=Video, video=video)
+    assert IPFSRecord.objects.count() == 0
