@@ -26,7 +26,7 @@ def require_js_ipfs() -> None:
     if shutil.which("node") is None:
         missing = "node is not installed"
     elif not CLI.is_file():
-        missing = "js-ipfs is not installed (run `npm ci --prefix .ci/node-ipfs`, as .ci/run does)"
+        missing = "js-ipfs is not installed (run `cd .ci/node-ipfs && npm install --no-save`, as .ci/run does)"
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"{missing}: CI must install every part")
