@@ -10,7 +10,9 @@ that are due or whose worker stopped beating.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 import m3u8
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django import db
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -184,6 +187,27 @@ def _heartbeat_every(record_id: int, seconds: float = 5.0):
     return beat
 
 
+@contextlib.contextmanager
+def _beating(record_id: int, every: float = 30.0):
+    """Keep stamping the heartbeat while a long call (an upload to Kubo) runs, so the sweeper leaves it be."""
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(every):
+                IPFSRecord.objects.filter(pk=record_id, status=Status.PINNING).update(heartbeat_at=timezone.now())
+        finally:
+            db.connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"ipfs-heartbeat-{record_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def video_metadata(*, video, hls_cid: str, thumbnail_cid: str | None) -> dict:
     """The metadata JSON of a video: title, duration, renditions (from its master playlist), CIDs."""
     playlist = m3u8.load(str(_media_path(video.hls_path) / "master.m3u8"))
@@ -264,7 +288,8 @@ def ipfs_record_pin(*, record_id: int) -> str:
         if merged is not None:
             return merged
         try:
-            outcome = ipfs_backend(record.backend).pin(content)
+            with _beating(record_id):
+                outcome = ipfs_backend(record.backend).pin(content)
         except BackendError as error:
             if error.transient:
                 return _record_retry_later(record_id, str(error))

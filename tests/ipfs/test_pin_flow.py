@@ -275,3 +275,18 @@ def test_paid_and_private_videos_are_not_pinned(ipfs_settings, user, session_hls
         with transaction.atomic():
             video_ready.send(sender=Video, video=video)
     assert IPFSRecord.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_is_stamped_during_a_long_backend_call(ipfs_settings, user):
+    """The beat runs on its own thread while the backend call blocks (a sleep stands in for a slow upload)."""
+    import time as clock
+
+    stale_beat = timezone.now() - timedelta(minutes=10)
+    record = IPFSRecord.objects.create(name="x", kind="file", backend="embedded", status=Status.PINNING,
+                                       heartbeat_at=stale_beat)
+    with services._beating(record.pk, every=0.05):
+        clock.sleep(0.3)
+    record.refresh_from_db()
+    assert record.heartbeat_at > stale_beat
+    assert services.ipfs_records_sweep()["revived"] == 0  # a beating pin is not taken for dead
