@@ -17,7 +17,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponsePerman
 from django.utils.html import format_html, format_html_join
 
 from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str
-from integrations.ipfs.node import BlockMissing, CorruptBlock, EmbeddedNode, PathNotFound
+from integrations.ipfs.node import BlockMissing, CorruptBlock, EmbeddedNode, IPFSError, PathNotFound
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -105,6 +105,8 @@ def ipfs_gateway(request, cid: str, path: str = "", *, node: EmbeddedNode):
         return plain(404, str(error))
     except CorruptBlock as error:
         return plain(502, f"refusing to serve: {error}")
+    except (IPFSError, ValueError) as error:  # e.g. a UnixFS symlink or metadata node: nothing we can render
+        return plain(501, f"cannot serve this node: {error}")
     if response.status_code < 400 and "X-Ipfs-Path" in response:
         response["X-Ipfs-Roots"] = cid_to_str(root)
     return response

@@ -177,3 +177,29 @@ def test_head_and_conditional_requests(client, node):
     again = client.get(f"/ipfs/{cid}", HTTP_IF_NONE_MATCH=head["Etag"])
     assert again.status_code == 304
     assert cid_parse(cid)
+
+
+def test_car_dag_scopes(client, node, hls_folder):
+    added = node.add_directory(hls_folder)
+    every = car_read(body(client.get(f"/ipfs/{added.cid_str}?format=car&dag-scope=all")))[1]
+    entity = car_read(body(client.get(f"/ipfs/{added.cid_str}?format=car&dag-scope=entity")))[1]
+    block = car_read(body(client.get(f"/ipfs/{added.cid_str}?format=car&dag-scope=block")))[1]
+    assert [cid for cid, _ in block] == [added.cid]
+    assert [cid for cid, _ in entity] == [added.cid]  # a plain directory's entity is its own node
+    assert len(every) > len(entity)
+    master = node.resolve(added.cid, ["master.m3u8"])
+    file_entity = car_read(body(client.get(f"/ipfs/{added.cid_str}/master.m3u8?format=car&dag-scope=entity")))
+    assert file_entity[0] == [master]
+    assert client.get(f"/ipfs/{added.cid_str}?format=car&dag-scope=nope").status_code == 400
+
+
+def test_symlink_node_is_not_a_500(client, node):
+    """A UnixFS symlink node (we never make one, another tool could) is refused with a clear status."""
+    from integrations.ipfs.cid import DAG_PB, cid_for_block, cid_to_str
+    from integrations.ipfs.dagpb import SYMLINK, encode_node, encode_unixfs
+
+    block = encode_node([], encode_unixfs(SYMLINK, data=b"/etc/passwd"))
+    cid = cid_for_block(block, version=1, codec=DAG_PB)
+    node.blocks.put(cid, block)
+    response = client.get(f"/ipfs/{cid_to_str(cid)}")
+    assert response.status_code == 501 and b"cannot serve" in response.content
