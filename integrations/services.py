@@ -313,8 +313,8 @@ def _record_set_cid(record: IPFSRecord, cid: str, size: int | None, params: Impo
     with transaction.atomic():
         existing = IPFSRecord.objects.select_for_update().get(cid=cid, backend=record.backend)
         existing.uploaded_by.add(*record.uploaded_by.all())
-        if record.role in (IPFSRecord.Role.VIDEO_HLS, IPFSRecord.Role.VIDEO_METADATA) and existing.status == Status.PINNED:
-            _video_set_cid(record, cid)
+        # The content is already recorded (pinned or on its way): this video points at the same CID.
+        _video_set_cid(record, cid)
         if existing.status in (Status.FAILED, Status.UNPINNED):
             IPFSRecord.objects.filter(pk=existing.pk).update(status=Status.QUEUED, attempts=0, next_attempt_at=timezone.now())
             _enqueue(existing.pk)
