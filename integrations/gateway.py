@@ -164,12 +164,21 @@ def car_response(request, node, target, content_path):
     etag = f'"{cid_to_str(target)}.car.{scope}"'
     if not_modified(request, etag):
         return common_headers(HttpResponse(status=304), etag=etag, content_path=content_path, cid=target)
+    byte_range = None
+    if "entity-bytes" in request.GET:
+        if scope != "entity":
+            return plain(400, "entity-bytes needs dag-scope=entity")
+        try:
+            byte_range = parse_entity_bytes(request.GET["entity-bytes"], node.stat(target).size)
+        except ValueError as error:
+            return plain(400, str(error))
+        etag = etag[:-1] + f'.{request.GET["entity-bytes"]}"'
     if request.method == "HEAD":
         node.get_block(target)
         response = HttpResponse(b"", content_type=f"{CAR_TYPE}; version=1")
     else:
         # header + the root's section, verified, before the response starts
-        chunks = node.export_car(target, scope=scope)
+        chunks = node.export_car(target, scope=scope, byte_range=byte_range)
         response = StreamingHttpResponse(primed(_chain_first(chunks, 3)), content_type=f"{CAR_TYPE}; version=1")
     response["Content-Disposition"] = f'attachment; filename="{cid_to_str(target)}.car"'
     response["Vary"] = "Accept"
@@ -187,6 +196,25 @@ def _chain_first(chunks, count):
             break
     yield b"".join(head)
     yield from iterator
+
+
+def parse_entity_bytes(value: str, size: int) -> tuple[int, int | None]:
+    """`from:to` of the trustless gateway (inclusive `to`, `*` for the end, negatives count from the end)."""
+    first, separator, last = value.partition(":")
+    try:
+        start = int(first)
+        stop = None if last == "*" else int(last)
+    except ValueError:
+        raise ValueError(f"entity-bytes {value!r} must be from:to (integers, to may be *)") from None
+    if not separator:
+        raise ValueError(f"entity-bytes {value!r} must be from:to")
+    start = max(size + start, 0) if start < 0 else start
+    if stop is not None:
+        stop = size + stop if stop < 0 else stop
+        if stop < start:
+            raise ValueError(f"entity-bytes {value!r}: to is before from")
+        stop += 1  # inclusive
+    return start, stop
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None | str:

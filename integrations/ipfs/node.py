@@ -274,7 +274,29 @@ class EmbeddedNode:
         for link in node.links:
             yield from self.walk(link.cid, scope=scope)
 
-    def export_car(self, cid: bytes, *, scope: str = "all") -> Iterator[bytes]:
+    def walk_file_range(self, cid: bytes, start: int, end: int | None) -> Iterator[tuple[bytes, bytes]]:
+        """The blocks a reader needs for bytes [start, end) of a file: the path from the root, then the leaves."""
+        block = self.get_block(cid)
+        yield cid, block
+        if cid_codec(cid) != DAG_PB:
+            return
+        node = decode_node(block)
+        unixfs = decode_unixfs(node.data or b"")
+        if unixfs.type not in (FILE, RAW_TYPE):
+            return
+        position = len(unixfs.data or b"")
+        for link, size in zip(node.links, unixfs.blocksizes):
+            child_start, position = position, position + size
+            if position <= start or (end is not None and child_start >= end):
+                continue
+            yield from self.walk_file_range(link.cid, max(start - child_start, 0),
+                                            None if end is None else min(end, position) - child_start)
+
+    def export_car(self, cid: bytes, *, scope: str = "all", byte_range: tuple[int, int | None] | None = None
+                   ) -> Iterator[bytes]:
+        """CAR v1 of the DAG (`scope` all | entity | block); `byte_range` limits a file entity to those bytes."""
+        if byte_range is not None and scope == "entity" and self.stat(cid).type == "file":
+            return car_stream([cid], self.walk_file_range(cid, byte_range[0], byte_range[1]))
         return car_stream([cid], self.walk(cid, scope=scope))
 
     def missing_blocks(self, cid: bytes) -> list[bytes]:

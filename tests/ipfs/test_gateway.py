@@ -203,3 +203,18 @@ def test_symlink_node_is_not_a_500(client, node):
     node.blocks.put(cid, block)
     response = client.get(f"/ipfs/{cid_to_str(cid)}")
     assert response.status_code == 501 and b"cannot serve" in response.content
+
+
+def test_car_entity_bytes_holds_only_the_blocks_of_that_range(client, node):
+    data = pattern_bytes(5 * CHUNK)
+    added = node.add_bytes(data, params=ImportParams.kubo(1))
+    leaves = [link.cid for link in decode_node(node.get_block(added.cid)).links]
+    url = f"/ipfs/{added.cid_str}?format=car&dag-scope=entity"
+    _, blocks = car_read(body(client.get(url + f"&entity-bytes={CHUNK + 10}:{2 * CHUNK + 5}")))
+    assert [cid for cid, _ in blocks] == [added.cid, leaves[1], leaves[2]]
+    _, tail = car_read(body(client.get(url + "&entity-bytes=-10:*")))
+    assert [cid for cid, _ in tail] == [added.cid, leaves[4]]
+    assert b"".join(block for cid, block in blocks[1:]) == data[CHUNK : 3 * CHUNK]
+    assert client.get(url + "&entity-bytes=5").status_code == 400
+    assert client.get(url + "&entity-bytes=9:3").status_code == 400
+    assert client.get(f"/ipfs/{added.cid_str}?format=car&entity-bytes=0:*").status_code == 400
