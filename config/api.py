@@ -149,3 +149,6 @@ from payments.api import router as payments_router  # noqa: E402
 api.add_router("/auth/siwe", siwe_router)
 api.add_router("/auth", accounts_router)
 api.add_router("/payments", payments_router)
+from integrations.api import router as ipfs_router  # noqa: E402
+
+api.add_router("/ipfs", ipfs_router)

@@ -13,7 +13,6 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 from django.conf import settings
@@ -102,29 +101,10 @@ def check_chain(rpc_url: str, expected_chain_id: int, timeout: float):
 
 @timed
 def check_ipfs(backend: str, timeout: float):
-    if backend == "embedded":
-        blockstore = Path(settings.IPFS_BLOCKSTORE_DIR)
-        blockstore.mkdir(parents=True, exist_ok=True)
-        probe = blockstore / ".health"
-        probe.write_bytes(b"ok")
-        probe.unlink()
-        return True, f"embedded node, blockstore {blockstore}"
-    if backend == "kubo":
-        response = httpx.post(f"{settings.IPFS_API_URL.rstrip('/')}/api/v0/version", timeout=timeout)
-        response.raise_for_status()
-        return True, f"Kubo RPC {response.json().get('Version', '?')} at {settings.IPFS_API_URL}"
-    if backend == "pinning":
-        if not settings.PINNING_SERVICE_URL:
-            return False, "IPFS_BACKEND=pinning but PINNING_SERVICE_URL is not set"
-        response = httpx.get(
-            f"{settings.PINNING_SERVICE_URL.rstrip('/')}/pins",
-            params={"limit": 1},
-            headers={"Authorization": f"Bearer {settings.PINNING_SERVICE_TOKEN}"},
-            timeout=timeout,
-        )
-        response.raise_for_status()
-        return True, f"pinning service at {settings.PINNING_SERVICE_URL}"
-    return False, f"unknown IPFS_BACKEND {backend!r} (use embedded, kubo or pinning)"
+    """The configured IPFS backend's own health check (embedded blockstore, Kubo version, pinning service)."""
+    from integrations.services import ipfs_health
+
+    return ipfs_health()
 
 
 @timed

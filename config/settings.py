@@ -149,6 +149,19 @@ IPFS_GATEWAY_URL = ENV.get("IPFS_GATEWAY_URL", f"{SITE_URL}/ipfs/")
 IPFS_BLOCKSTORE_DIR = Path(ENV.get("IPFS_BLOCKSTORE_DIR", MEDIA_ROOT / "ipfs" / "blocks"))
 PINNING_SERVICE_URL = ENV.get("PINNING_SERVICE_URL", "")
 PINNING_SERVICE_TOKEN = ENV.get("PINNING_SERVICE_TOKEN", "")
+# CIDs as `ipfs add` (0) or `ipfs add --cid-version=1` (1, raw leaves) computes them.
+IPFS_CID_VERSION = env_int(ENV, "IPFS_CID_VERSION", 0)
+IPFS_UPLOAD_MAX_BYTES = env_int(ENV, "IPFS_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
+IPFS_TIMEOUT = float(ENV.get("IPFS_TIMEOUT", "60"))
+# Tries of one call to a Kubo node or pinning service (transient errors only) within one pin attempt.
+IPFS_CLIENT_ATTEMPTS = env_int(ENV, "IPFS_CLIENT_ATTEMPTS", 4)
+# A failed pin is tried again after IPFS_PIN_RETRY_BASE_SECONDS × 2^(attempt-1), at most this many times.
+IPFS_PIN_MAX_ATTEMPTS = env_int(ENV, "IPFS_PIN_MAX_ATTEMPTS", 6)
+IPFS_PIN_RETRY_BASE_SECONDS = float(ENV.get("IPFS_PIN_RETRY_BASE_SECONDS", "30"))
+# Bearer token for the embedded node's Kubo-compatible /api/v0 (without one, only loopback clients may call it).
+IPFS_RPC_TOKEN = ENV.get("IPFS_RPC_TOKEN", "")
+# IPFS content is public to anyone who knows its CID: only videos with these visibilities are pinned.
+IPFS_PIN_VISIBILITIES = env_list(ENV, "IPFS_PIN_VISIBILITIES", ["public", "unlisted"])
 
 # Email ----------------------------------------------------------------------
 EMAIL_BACKEND = ENV.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

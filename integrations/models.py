@@ -1,1 +1,80 @@
-"""Models of this app; added by the issue that owns it."""
+"""Models of the integrations app: IPFS records (one pin of one CID on one backend)."""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+
+class IPFSRecord(models.Model):
+    """A CID we keep pinned on a backend, and the background work that pins or unpins it.
+
+    The row is the job: state, attempts, heartbeat and last error live here, and a
+    django-q2 task only carries its id. The CID is empty until the content has been
+    imported (a video's HLS folder is hashed by the pin task, not in the request).
+    """
+
+    class Kind(models.TextChoices):
+        FILE = "file", "File"
+        JSON = "json", "JSON"
+        DIRECTORY = "directory", "Directory"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PINNING = "pinning", "Pinning"
+        PINNED = "pinned", "Pinned"
+        FAILED = "failed", "Failed"
+        UNPINNING = "unpinning", "Unpinning"
+        UNPINNED = "unpinned", "Unpinned"
+
+    class Role(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        VIDEO_HLS = "video_hls", "Video HLS folder"
+        VIDEO_THUMBNAIL = "video_thumbnail", "Video thumbnail"
+        VIDEO_METADATA = "video_metadata", "Video metadata"
+
+    cid = models.CharField(max_length=100, blank=True, db_index=True, help_text="empty until imported")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.UPLOAD)
+    name = models.CharField(max_length=255)
+    size = models.BigIntegerField(null=True, blank=True, help_text="bytes of content (files in a directory summed)")
+    backend = models.CharField(max_length=20)
+    import_params = models.JSONField(default=dict, blank=True, help_text="importer parameters the CID depends on")
+    source_path = models.CharField(max_length=500, blank=True, help_text="relative to MEDIA_ROOT")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    remote_request_id = models.CharField(max_length=200, blank=True, help_text="pinning service request id")
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    linked_object = GenericForeignKey("content_type", "object_id")
+    uploaded_by = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="ipfs_records")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "IPFS record"
+        constraints = [
+            models.UniqueConstraint(fields=["cid", "backend"], condition=~models.Q(cid=""),
+                                    name="integrations_ipfsrecord_cid_backend_unique"),
+            models.CheckConstraint(condition=~models.Q(status="pinned") | ~models.Q(cid=""),
+                                   name="integrations_ipfsrecord_pinned_has_cid"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["content_type", "object_id"]),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.cid or 'not imported'}, {self.backend}, {self.status})"
+
+    @property
+    def gateway_url(self) -> str:
+        if not self.cid:
+            return ""
+        return f"{settings.IPFS_GATEWAY_URL.rstrip('/')}/{self.cid}" + ("/" if self.kind == self.Kind.DIRECTORY else "")

@@ -148,6 +148,8 @@ def main() -> int:
             f"  chain RPC  {env['RPC_URL']} (anvil, chain id 31337)\n"
             f"  SMTP sink  127.0.0.1:{smtp_port} (read it: .venv/bin/python manage.py mailbox)\n"
             f"  mailbox    http://127.0.0.1:{web_port}/admin/notifications/outboundemail/mailbox/ (what the sink received)\n"
+            f"  IPFS       gateway http://127.0.0.1:{web_port}/ipfs/<cid>/ , Kubo RPC http://127.0.0.1:{web_port}/api/v0/ "
+            "(embedded node, served by the web process)\n"
             "Press Ctrl-C to stop everything.\n",
             flush=True,
         )

@@ -1,0 +1,115 @@
+"""IPFS API (mounted at /api/ipfs): upload a file or JSON, list my records, a record with its gateway URL, retry."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.pagination import paginate
+from ninja.security import django_auth
+
+from config.errors import NotFound, PayloadTooLarge
+from config.schemas import ErrorOut
+from integrations import services
+from integrations.ipfs.node import canonical_json
+from integrations.models import IPFSRecord
+
+router = Router(tags=["ipfs"], auth=django_auth)
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+
+
+class RecordOut(Schema):
+    id: int
+    cid: str
+    kind: str
+    name: str
+    size: int | None
+    backend: str
+    status: str
+    attempts: int
+    last_error: str
+    import_params: dict
+    gateway_url: str
+    created_at: datetime
+    pinned_at: datetime | None
+
+
+class UploadIn(Schema):
+    name: str = ""
+
+
+class JSONUploadIn(Schema):
+    name: str
+    data: Any
+
+
+def _visible_records(user):
+    """Staff see every record; a user the ones they uploaded and those of their videos."""
+    records = IPFSRecord.objects.all()
+    if user.is_staff:
+        return records
+    from django.contrib.contenttypes.models import ContentType
+
+    from media_pipeline.models import Video
+
+    video_type = ContentType.objects.get_for_model(Video)
+    mine = IPFSRecord.objects.filter(
+        Q(uploaded_by=user) | Q(content_type=video_type, object_id__in=Video.objects.filter(owner=user).values("pk"))
+    ).values("pk")
+    return records.filter(pk__in=mine)
+
+
+@router.post("/uploads", response={201: RecordOut, **ERRORS}, summary="Upload a file to IPFS")
+def upload_file(request, payload: Form[UploadIn], file: File[UploadedFile]):
+    """Imports the file (Kubo-identical CID) and pins it on the configured backend. Limit: IPFS_UPLOAD_MAX_BYTES."""
+    record = services.ipfs_upload_create(user=request.user, name=payload.name or file.name, stream=file.file,
+                                         size=file.size)
+    return Status(201, record)
+
+
+@router.post("/json", response={201: RecordOut, **ERRORS}, summary="Pin a JSON document")
+def upload_json(request, payload: JSONUploadIn):
+    """Stored as canonical JSON (sorted keys, no spaces), so the same value always gets the same CID."""
+    data = canonical_json(payload.data)
+    if len(data) > settings.IPFS_UPLOAD_MAX_BYTES:
+        raise PayloadTooLarge(f"The JSON is {len(data)} bytes; the limit is {settings.IPFS_UPLOAD_MAX_BYTES} bytes.")
+    record = services.ipfs_upload_create(user=request.user, name=payload.name, stream=io.BytesIO(data), size=len(data),
+                                         kind=IPFSRecord.Kind.JSON)
+    return Status(201, record)
+
+
+@router.get("/records", response=list[RecordOut], summary="My IPFS records")
+@paginate
+def list_records(request, status: str | None = None):
+    records = _visible_records(request.user)
+    if status:
+        records = records.filter(status=status)
+    return records.order_by("-created_at", "-id")
+
+
+@router.get("/records/{record_id}", response={200: RecordOut, **ERRORS}, summary="One record, with its gateway URL")
+def get_record(request, record_id: int):
+    record = _visible_records(request.user).filter(pk=record_id).first()
+    if record is None:
+        raise NotFound("No such IPFS record.")
+    return record
+
+
+@router.post("/records/{record_id}/retry", response={200: RecordOut, **ERRORS}, summary="Retry a failed pin")
+def retry_record(request, record_id: int):
+    if not _visible_records(request.user).filter(pk=record_id).exists():
+        raise NotFound("No such IPFS record.")
+    return services.ipfs_record_retry(record_id=record_id)
+
+
+@router.delete("/records/{record_id}", response={200: RecordOut, **ERRORS}, summary="Unpin one of my records")
+def unpin_record(request, record_id: int):
+    """Unpins on the backend in the background (status `unpinning`, then `unpinned`)."""
+    if not _visible_records(request.user).filter(pk=record_id).exists():
+        raise NotFound("No such IPFS record.")
+    return services.ipfs_record_unpin_request(record_id=record_id, user=request.user)
