@@ -11,15 +11,15 @@ from django.db.models import Q
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
-from ninja.security import django_auth
 
+from accounts.auth import user_auth
 from config.errors import NotFound, PayloadTooLarge
 from config.schemas import ErrorOut
 from integrations import services
 from integrations.ipfs.node import canonical_json
 from integrations.models import IPFSRecord
 
-router = Router(tags=["ipfs"], auth=django_auth)
+router = Router(tags=["ipfs"], auth=user_auth)
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
 

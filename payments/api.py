@@ -10,15 +10,15 @@ from django.conf import settings
 from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
-from ninja.security import django_auth
 
+from accounts.auth import user_auth
 from config.errors import ServiceError
 from config.schemas import ErrorOut
 from integrations.blockchain.service import streamed_amount
 from payments import services
 from payments.models import IndexerCursor
 
-router = Router(tags=["payments"], auth=django_auth)
+router = Router(tags=["payments"], auth=user_auth)
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 503: ErrorOut}
 
 
@@ -185,8 +185,9 @@ def stream_detail(request, stream_pk: int):
 @router.get("/history/{address}", response={200: list[HistoryItemOut], **ERRORS})
 def address_history(request, address: str, offset: int = 0, limit: int = 20):
     """Token payments from or to any address, from our own index, newest first."""
-    from accounts.models import wallet_address_validator
     from django.core.exceptions import ValidationError
+
+    from accounts.models import wallet_address_validator
 
     try:
         wallet_address_validator(address)
