@@ -9,6 +9,7 @@ from pathlib import Path
 from config.env import (
     database_config,
     env_bool,
+    env_ladder,
     env_int,
     env_list,
     q_cluster_config,
@@ -106,6 +107,22 @@ Q_CLUSTER = q_cluster_config(ENV, cpu_count=os.cpu_count() or 1)
 # Media ----------------------------------------------------------------------
 FFMPEG_BINARY = ENV.get("FFMPEG_BINARY", "ffmpeg")
 FFPROBE_BINARY = ENV.get("FFPROBE_BINARY", "ffprobe")
+# Rendition ladder (name:height:video_kbps; height is the short side, so portrait works too).
+MEDIA_LADDER = env_ladder(ENV, "MEDIA_LADDER", "1080p:1080:5000,720p:720:2800,480p:480:1400,360p:360:800")
+MEDIA_AUDIO_KBPS = env_int(ENV, "MEDIA_AUDIO_KBPS", 128)
+MEDIA_SEGMENT_SECONDS = env_int(ENV, "MEDIA_SEGMENT_SECONDS", 6)
+MEDIA_MAX_FPS = env_int(ENV, "MEDIA_MAX_FPS", 60)
+MEDIA_X264_PRESET = ENV.get("MEDIA_X264_PRESET", "veryfast")
+MEDIA_MAX_UPLOAD_BYTES = env_int(ENV, "MEDIA_MAX_UPLOAD_BYTES", 4 * 1024**3)
+MEDIA_MAX_WIDTH = env_int(ENV, "MEDIA_MAX_WIDTH", 4096)
+MEDIA_MAX_HEIGHT = env_int(ENV, "MEDIA_MAX_HEIGHT", 4096)
+MEDIA_MAX_DURATION = env_int(ENV, "MEDIA_MAX_DURATION", 4 * 3600)
+MEDIA_STORYBOARD_INTERVAL = env_int(ENV, "MEDIA_STORYBOARD_INTERVAL", 2)
+MEDIA_STORYBOARD_MAX_TILES = env_int(ENV, "MEDIA_STORYBOARD_MAX_TILES", 100)
+MEDIA_PLAYBACK_LINK_SECONDS = env_int(ENV, "MEDIA_PLAYBACK_LINK_SECONDS", 6 * 3600)
+TRANSCODE_MAX_ATTEMPTS = env_int(ENV, "TRANSCODE_MAX_ATTEMPTS", 3)
+# A running transcode stamps its heartbeat every few seconds; the sweeper requeues it after this silence.
+TRANSCODE_STALE_SECONDS = env_int(ENV, "TRANSCODE_STALE_SECONDS", 120)
 
 # Chain ----------------------------------------------------------------------
 RPC_URL = ENV.get("RPC_URL", "http://127.0.0.1:8545")

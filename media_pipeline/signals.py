@@ -13,3 +13,29 @@ video_ready = Signal()
 video_failed = Signal()
 # sender=Video, video=<Video> (sent before the row and its files are deleted)
 video_deleting = Signal()
+
+
+# Receivers of this app: a new or replaced source queues a transcode. They only
+# dispatch; the job row and its on-commit enqueue live in services.transcode_request.
+from django.db.models.signals import post_init, post_save  # noqa: E402
+from django.dispatch import receiver  # noqa: E402
+
+
+@receiver(post_init, sender="media_pipeline.Video")
+def remember_loaded_source(sender, instance, **kwargs):
+    # None when the field was deferred: then only an explicit change of source is unknown, never guessed.
+    raw_source = instance.__dict__.get("source", None) if "source" in instance.__dict__ else None
+    instance._loaded_source_name = None if "source" not in instance.__dict__ else str(raw_source or "")
+
+
+@receiver(post_save, sender="media_pipeline.Video")
+def queue_transcode_for_new_source(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    name = instance.source.name if instance.source else ""
+    loaded = getattr(instance, "_loaded_source_name", None)
+    if name and (created or (loaded is not None and name != loaded)):
+        instance._loaded_source_name = name
+        from media_pipeline.services import transcode_request
+
+        transcode_request(video=instance)
