@@ -295,12 +295,12 @@ def check_playlist(playlist_path: Path, *, duration: float) -> None:
 def write_master(*, folder: Path, plan: LadderPlan, duration: float, ffprobe: str) -> list[RenditionResult]:
     """Check every playlist and write master.m3u8 from what was measured on disk."""
     hls_folder = folder / HLS_DIR
-    audio_peak = audio_bytes = 0
+    audio_peak = audio_mean = 0.0
     audio_playlist = hls_folder / AUDIO_NAME / VARIANT_NAME
     if plan.has_audio:
         check_playlist(audio_playlist, duration=duration)
-        rates, _, audio_bytes = segment_rates(audio_playlist)
-        audio_peak = max(rates)
+        rates, audio_duration, audio_bytes = segment_rates(audio_playlist)
+        audio_peak, audio_mean = max(rates), audio_bytes * 8 / audio_duration
     results = []
     for rung in plan.rungs:
         playlist_path = hls_folder / rung.name / VARIANT_NAME
@@ -320,7 +320,7 @@ def write_master(*, folder: Path, plan: LadderPlan, duration: float, ffprobe: st
                 codecs=codecs,
                 playlist=f"{rung.name}/{VARIANT_NAME}",
                 bandwidth=int(math.ceil(max(rates) + audio_peak)),
-                average_bandwidth=int(math.ceil((video_bytes + audio_bytes) * 8 / covered)),
+                average_bandwidth=int(math.ceil(video_bytes * 8 / covered + audio_mean)),
                 frame_rate=plan.fps,
             )
         )

@@ -66,12 +66,37 @@ def run_ffprobe(path: Path, *, ffprobe: str) -> dict:
     try:
         return ffmpeg.probe(str(path), cmd=ffprobe, v="error")
     except ffmpeg.Error as error:
+        with path.open("rb") as file:
+            head = file.read(512)
+        if sniff_container(head) is None:
+            raise InvalidMedia("This is not a video file (its content is not a known video container).") from None
         raise InvalidMedia(explain_ffprobe_error(error.stderr.decode(errors="replace"))) from None
     except json.JSONDecodeError:
         raise InvalidMedia("ffprobe gave no readable answer for this file.") from None
     except (FileNotFoundError, subprocess.SubprocessError) as error:
         # Not the user's fault: let the job fail loudly for an operator.
         raise RuntimeError(f"cannot run ffprobe ({ffprobe}): {error}") from error
+
+
+def sniff_container(head: bytes) -> str | None:
+    """The container a file's first bytes announce, or None: refuse text and images before storing them."""
+    if len(head) >= 12 and head[4:8] in {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"}:
+        return "mp4/mov"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "matroska/webm"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return "avi"
+    if head.startswith(b"\x00\x00\x01\xba") or head.startswith(b"\x00\x00\x01\xb3"):
+        return "mpeg-ps"
+    if head.startswith(b"FLV"):
+        return "flv"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
+        return "asf/wmv"
+    if head[:1] == b"\x47" and head[188:189] == b"\x47":  # two 188-byte packets in sync
+        return "mpeg-ts"
+    return None
 
 
 def explain_ffprobe_error(stderr: str) -> str:

@@ -30,7 +30,7 @@ from config.work import claim, heartbeat, stale
 from media_pipeline import hls
 from media_pipeline.ladder import plan_ladder
 from media_pipeline.models import Rendition, TranscodeJob, Video
-from media_pipeline.probe import InvalidMedia, ProbeLimits, probe_source
+from media_pipeline.probe import InvalidMedia, ProbeLimits, probe_source, sniff_container
 from media_pipeline.signals import video_deleting, video_failed, video_ready
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ OUTPUT_PREFIX = "out-"
 WORK_PREFIX = ".work-"
 # Progress and heartbeat are written at most this often while ffmpeg runs.
 PROGRESS_INTERVAL_SECONDS = 1.0
-SNIFF_BYTES = 512
 
 # Set by `transcode_inline()`: a new source creates its job row but queues no task,
 # because the caller (the `transcode --sync` command) runs the job itself.
@@ -65,27 +64,6 @@ class NotReady(ServiceError):
 
 # ---------------------------------------------------------------- upload
 
-def sniff_container(head: bytes) -> str | None:
-    """The container a file's first bytes announce, or None: refuse text and images before storing them."""
-    if len(head) >= 12 and head[4:8] in {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"}:
-        return "mp4/mov"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "matroska/webm"
-    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
-        return "avi"
-    if head.startswith(b"\x00\x00\x01\xba") or head.startswith(b"\x00\x00\x01\xb3"):
-        return "mpeg-ps"
-    if head.startswith(b"FLV"):
-        return "flv"
-    if head.startswith(b"OggS"):
-        return "ogg"
-    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
-        return "asf/wmv"
-    if head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47"):
-        return "mpeg-ts"
-    return None
-
-
 def video_upload(
     *,
     owner,
@@ -106,7 +84,7 @@ def video_upload(
             f"The file is {upload.size} bytes; the largest upload allowed is {settings.MEDIA_MAX_UPLOAD_BYTES} bytes."
         )
     upload.seek(0)
-    head = upload.read(SNIFF_BYTES)
+    head = upload.read(512)
     upload.seek(0)
     if sniff_container(head) is None:
         raise UnsupportedMediaType(
