@@ -13,6 +13,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from config.errors import ServiceError
 from config.health import platform_health
 from config.schemas import ErrorOut
+from media_pipeline.api import router as media_router
 
 api = NinjaAPI(
     title="Flowcast API",
@@ -88,3 +89,6 @@ def health(request):
     else:
         status = "degraded"
     return Status(503 if status == "unavailable" else 200, {"status": status, "parts": parts})
+
+
+api.add_router("/videos", media_router)
