@@ -12,7 +12,6 @@ from typing import Literal
 
 from django.conf import settings
 from django.http import FileResponse
-from django.urls import reverse
 from django.utils import timezone
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -112,15 +111,8 @@ class ListFilters(Schema):
     owner: int | None = None
 
 
-def media_url(video: Video, token: str, relative_to_output: str) -> str:
-    return reverse("api:video_media", kwargs={"video_id": video.pk, "token": token, "path": relative_to_output})
-
-
-def thumbnail_url(video: Video, token: str | None = None) -> str | None:
-    if not video.thumbnail:
-        return None
-    token = token or services.playback_token_create(video=video)
-    return media_url(video, token, video.thumbnail.removeprefix(services.output_root(video) + "/"))
+def thumbnail_url(video: Video) -> str | None:
+    return services.media_url(video=video, path=video.thumbnail) if video.thumbnail else None
 
 
 def video_out(video: Video, *, with_renditions: bool = False) -> dict:
@@ -210,16 +202,19 @@ def video_playback(request, video_id: int):
     if video.status != Video.Status.READY or not video.hls_path:
         raise services.NotReady(f"This video is not ready to play yet (status: {video.status}).")
     token = services.playback_token_create(video=video)
-    root = services.output_root(video) + "/"
+
+    def url(path: str) -> str:
+        return services.media_url(video=video, path=path, token=token)
+
     variants = [
-        {**RenditionOut.from_orm(r).model_dump(), "url": media_url(video, token, f"hls/{r.playlist}")}
+        {**RenditionOut.from_orm(r).model_dump(), "url": url(f"{video.hls_path}/{r.playlist}")}
         for r in video.renditions.all()
     ]
     return {
-        "master_url": media_url(video, token, video.hls_path.removeprefix(root) + "/master.m3u8"),
-        "thumbnail_url": media_url(video, token, video.thumbnail.removeprefix(root)),
-        "storyboard_vtt_url": media_url(video, token, video.storyboard_vtt.removeprefix(root)),
-        "storyboard_image_url": media_url(video, token, video.storyboard_image.removeprefix(root)),
+        "master_url": url(f"{video.hls_path}/master.m3u8"),
+        "thumbnail_url": url(video.thumbnail),
+        "storyboard_vtt_url": url(video.storyboard_vtt),
+        "storyboard_image_url": url(video.storyboard_image),
         "expires_at": timezone.now() + timedelta(seconds=settings.MEDIA_PLAYBACK_LINK_SECONDS),
         "variants": variants,
     }

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -445,6 +446,13 @@ def playback_token_create(*, video: Video) -> str:
     """A signed, expiring capability for the video's published output folder (a path prefix, so
     relative URLs inside playlists and the storyboard keep it)."""
     return signing.dumps({"v": video.pk, "o": output_root(video)}, salt=PLAYBACK_SALT, compress=False)
+
+
+def media_url(*, video: Video, path: str, token: str | None = None) -> str:
+    """Signed URL of a published file; `path` is relative to MEDIA_ROOT (as stored on the video)."""
+    token = token or playback_token_create(video=video)
+    relative = path.removeprefix(output_root(video) + "/")
+    return reverse("api:video_media", kwargs={"video_id": video.pk, "token": token, "path": relative})
 
 
 def output_root(video: Video) -> str:
