@@ -159,7 +159,8 @@ def build_command(
     thumb_height = max(2, int(round(top.height * thumb_width / top.width / 2)) * 2)
     thumbnail = ffmpeg.output(
         branches[len(plan.rungs)]
-        .filter("trim", start=thumbnail_time(duration))
+        # A short window, so the branch ends instead of scaling every later frame for nothing.
+        .filter("trim", start=thumbnail_time(duration), duration=1)
         .filter("setpts", "PTS-STARTPTS")
         .filter("scale", thumb_width, thumb_height)
         .filter("setsar", 1),
