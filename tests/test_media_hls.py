@@ -126,3 +126,24 @@ def test_ffmpeg_failure_raises_readable_error(make_clip, tmp_path):
             storyboard_interval=1, storyboard_max_tiles=10, preset="no-such-preset", ffmpeg_binary="ffmpeg",
             ffprobe_binary="ffprobe",
         )
+
+
+def test_phone_rotation_metadata_is_applied(make_clip, tmp_path):
+    """A landscape-coded picture with a 90° display matrix (as phones record) becomes a portrait ladder."""
+    import subprocess
+
+    from django.conf import settings
+
+    from media_pipeline.probe import probe_source
+
+    rotated = tmp_path / "phone.mp4"
+    subprocess.run([settings.FFMPEG_BINARY, "-v", "error", "-y", "-i", str(make_clip(width=320, height=240, seconds=1)),
+                    "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated)], check=True)
+    info = probe_source(rotated)
+    assert (info.width, info.height) == (240, 320) and info.rotation in (90, 270)
+    _, _, output = transcode_clip(rotated, tmp_path / "out", segment_seconds=1)
+    [variant] = master_of(output.folder).playlists
+    assert variant.stream_info.resolution == (240, 320)
+    check_segments_count = m3u8.load(str(output.folder / hls.HLS_DIR / variant.uri)).segments
+    assert first_video_frame(output.folder / hls.HLS_DIR / "240p" / check_segments_count[0].uri)["width"] == 240
+    assert picture_size(output.folder / hls.THUMBNAIL_NAME) == (240, 320)

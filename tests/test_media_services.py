@@ -267,3 +267,27 @@ def test_sweeper_requeues_a_silent_job_and_gives_up_after_the_attempt_limit(owne
     services.transcode_jobs_sweep(older_than=timedelta(seconds=60))
     second.refresh_from_db()
     assert second.state == "running"
+
+
+def test_sweeper_schedule_is_created_by_a_migration(db):
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name="media: requeue stalled transcodes")
+    assert schedule.func == "media_pipeline.tasks.transcode_sweep" and schedule.schedule_type == Schedule.MINUTES
+
+
+def test_delete_sends_video_deleting_while_the_row_still_exists(owner, make_clip):
+    from media_pipeline.signals import video_deleting
+
+    video = new_video(owner, make_clip(width=320, height=240, seconds=1))
+    seen = []
+
+    def on_deleting(sender, video, **kwargs):
+        seen.append(Video.objects.filter(pk=video.pk).exists())
+
+    video_deleting.connect(on_deleting)
+    try:
+        services.video_delete(video=video, actor=owner)
+    finally:
+        video_deleting.disconnect(on_deleting)
+    assert seen == [True] and not Video.objects.filter(pk=video.pk).exists()
