@@ -199,7 +199,8 @@ def video_playback(request, video_id: int):
             raise PermissionDenied("This video is paid: pay the creator or stream to them to watch it.",
                                    code="payment_required")
         raise PermissionDenied("You may not watch this video.")
-    if video.status != Video.Status.READY or not video.hls_path:
+    if not video.hls_path:
+        # A re-transcode keeps the published ladder playable until the new one replaces it.
         raise services.NotReady(f"This video is not ready to play yet (status: {video.status}).")
     token = services.playback_token_create(video=video)
 

@@ -15,9 +15,11 @@ Plain functions over paths and dataclasses (no models):
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
+import signal
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +45,7 @@ THUMBNAIL_MAX_WIDTH = 1280
 # An output that covers less of the source than this was cut short (a truncated source).
 MIN_COVERAGE = 0.9
 AAC_CODECS = "mp4a.40.2"
+PR_SET_PDEATHSIG = 1
 
 
 class TranscodeFailed(Exception):
@@ -199,7 +202,8 @@ def run_ffmpeg(
 ) -> None:
     """Run ffmpeg; `on_progress(percent, speed)` is called as it goes and returns False to stop it."""
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+                                   preexec_fn=die_with_parent)
         if on_start:
             on_start(process.pid)
         stopped = False
@@ -227,6 +231,19 @@ def run_ffmpeg(
         raise TranscodeInterrupted(f"ffmpeg was killed by signal {-returncode}")
     if returncode != 0:
         raise TranscodeFailed(f"ffmpeg could not transcode the source: {last_error_line(log_path)}")
+
+
+def die_with_parent() -> None:
+    """In the child: have the kernel SIGKILL ffmpeg when the worker dies (a django-q2 timeout or a crash),
+    so no orphan keeps encoding beside the retry. Only calls a function resolved beforehand (fork-safe)."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+try:  # resolved in the parent: loading libraries between fork and exec is not safe
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux: the sweeper's requeue still recovers the job
+    _prctl = None
 
 
 def parse_speed(value: str) -> float:
