@@ -137,8 +137,13 @@ def test_phone_rotation_metadata_is_applied(make_clip, tmp_path):
     from media_pipeline.probe import probe_source
 
     rotated = tmp_path / "phone.mp4"
-    subprocess.run([settings.FFMPEG_BINARY, "-v", "error", "-y", "-i", str(make_clip(width=320, height=240, seconds=1)),
-                    "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated)], check=True)
+    source = str(make_clip(width=320, height=240, seconds=1))
+    # ffmpeg >= 6 sets the display matrix with -display_rotation; 5.1 with the old `rotate` tag.
+    newer = subprocess.run([settings.FFMPEG_BINARY, "-v", "error", "-y", "-display_rotation:v:0", "90", "-i", source,
+                            "-c", "copy", str(rotated)], capture_output=True)
+    if newer.returncode != 0:
+        subprocess.run([settings.FFMPEG_BINARY, "-v", "error", "-y", "-i", source, "-c", "copy",
+                        "-metadata:s:v:0", "rotate=90", str(rotated)], check=True)
     info = probe_source(rotated)
     assert (info.width, info.height) == (240, 320) and info.rotation in (90, 270)
     _, _, output = transcode_clip(rotated, tmp_path / "out", segment_seconds=1)
