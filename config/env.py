@@ -6,6 +6,8 @@ how each variable switches the platform without reloading Django settings.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -147,3 +149,13 @@ def env_ladder(env: Mapping[str, str], name: str, default: str) -> list[tuple[st
     if not rungs:
         raise ImproperlyConfigured(f"{name} lists no rungs.")
     return rungs
+
+
+def bundled_ffmpeg() -> str | None:
+    """The ffmpeg inside the imageio-ffmpeg wheel, found without importing or running it (settings stay cheap)."""
+    spec = importlib.util.find_spec("imageio_ffmpeg")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for candidate in sorted(Path(folder, "binaries").glob("ffmpeg-*")):
+            if os.access(candidate, os.X_OK):
+                return str(candidate)
+    return None

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from config.env import (
+    bundled_ffmpeg,
     database_config,
     env_bool,
     env_ladder,
@@ -105,7 +106,10 @@ FILE_UPLOAD_TEMP_DIR = None
 Q_CLUSTER = q_cluster_config(ENV, cpu_count=os.cpu_count() or 1)
 
 # Media ----------------------------------------------------------------------
-FFMPEG_BINARY = ENV.get("FFMPEG_BINARY", "ffmpeg")
+# The encoder: imageio-ffmpeg's bundled ffmpeg 9 when installed (it runs a one-process ladder's
+# outputs in parallel; bench/transcode.py measured it faster than Debian's 5.1), else the system one.
+# Probing always uses ffprobe (the wheel ships none).
+FFMPEG_BINARY = ENV.get("FFMPEG_BINARY") or bundled_ffmpeg() or "ffmpeg"
 FFPROBE_BINARY = ENV.get("FFPROBE_BINARY", "ffprobe")
 # Rendition ladder (name:height:video_kbps; height is the short side, so portrait works too).
 MEDIA_LADDER = env_ladder(ENV, "MEDIA_LADDER", "1080p:1080:5000,720p:720:2800,480p:480:1400,360p:360:800")
