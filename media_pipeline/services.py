@@ -265,7 +265,11 @@ def transcode_run(
 
 
 def refreshed(job: TranscodeJob) -> TranscodeJob:
-    job.refresh_from_db()
+    """The job as stored now (as it was, if its video was deleted meanwhile)."""
+    try:
+        job.refresh_from_db()
+    except TranscodeJob.DoesNotExist:
+        pass
     return job
 
 
@@ -290,10 +294,10 @@ def transcode_publish(*, job: TranscodeJob, output: hls.TranscodeOutput) -> bool
     relative = final.relative_to(settings.MEDIA_ROOT).as_posix()
     try:
         with transaction.atomic():
-            locked = TranscodeJob.objects.select_for_update().get(pk=job.pk)
-            if locked.state != TranscodeJob.State.RUNNING:
-                raise Superseded
-            video = Video.objects.select_for_update().get(pk=job.video_id)
+            locked = TranscodeJob.objects.select_for_update().filter(pk=job.pk).first()
+            video = Video.objects.select_for_update().filter(pk=job.video_id).first()
+            if locked is None or video is None or locked.state != TranscodeJob.State.RUNNING:
+                raise Superseded  # cancelled by a newer source, or the video was deleted
             previous = video.hls_path
             video.renditions.all().delete()
             Rendition.objects.bulk_create(
@@ -348,7 +352,10 @@ def transcode_fail(*, job: TranscodeJob, message: str, log: str = "", from_state
 
 def transcode_interrupted(*, job: TranscodeJob, message: str, log: str = "") -> None:
     """ffmpeg died from a signal (OOM killer, operator): retry unless the attempts are used up."""
-    job.refresh_from_db(fields=["attempts"])
+    try:
+        job.refresh_from_db(fields=["attempts"])
+    except TranscodeJob.DoesNotExist:
+        return  # the video was deleted while it ran
     if job.attempts >= settings.TRANSCODE_MAX_ATTEMPTS:
         transcode_fail(job=job, message=f"The transcode was interrupted {job.attempts} times ({message}); giving up.", log=log)
         return

@@ -291,3 +291,20 @@ def test_delete_sends_video_deleting_while_the_row_still_exists(owner, make_clip
     finally:
         video_deleting.disconnect(on_deleting)
     assert seen == [True] and not Video.objects.filter(pk=video.pk).exists()
+
+
+def test_deleting_a_video_while_it_transcodes_stops_cleanly(owner, make_clip, django_capture_on_commit_callbacks):
+    video = new_video(owner, make_clip(width=1280, height=720, seconds=6))
+    job = video.transcode_jobs.get()
+    deleted = []
+
+    def delete_once(percent, speed):
+        if not deleted:
+            with django_capture_on_commit_callbacks(execute=True):
+                services.video_delete(video=Video.objects.get(pk=video.pk), actor=owner)
+            deleted.append(True)
+
+    result = services.transcode_run(job_id=job.pk, on_progress=delete_once)
+    assert deleted and result is not None
+    assert not Video.objects.filter(pk=video.pk).exists() and not TranscodeJob.objects.exists()
+    assert published_folders(video.pk) == [], "the stopped run left nothing behind"
