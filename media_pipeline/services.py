@@ -222,7 +222,8 @@ def transcode_run(
             return True
         last_write[0] = now
         # False when the job was cancelled (a newer source) or taken over: stop ffmpeg.
-        return heartbeat(jobs.all(), pk=job.pk, while_value=TranscodeJob.State.RUNNING,
+        # Fenced by the attempt number: a worker the sweeper gave up on cannot write over its successor.
+        return heartbeat(jobs.filter(attempts=job.attempts), pk=job.pk, while_value=TranscodeJob.State.RUNNING,
                          progress=round(min(percent, 99.0), 1), speed=round(speed, 2))
 
     try:
@@ -296,7 +297,8 @@ def transcode_publish(*, job: TranscodeJob, output: hls.TranscodeOutput) -> bool
         with transaction.atomic():
             locked = TranscodeJob.objects.select_for_update().filter(pk=job.pk).first()
             video = Video.objects.select_for_update().filter(pk=job.video_id).first()
-            if locked is None or video is None or locked.state != TranscodeJob.State.RUNNING:
+            if locked is None or video is None or locked.state != TranscodeJob.State.RUNNING \
+                    or locked.attempts != job.attempts:
                 raise Superseded  # cancelled by a newer source, or the video was deleted
             previous = video.hls_path
             video.renditions.all().delete()
@@ -337,7 +339,7 @@ def transcode_publish(*, job: TranscodeJob, output: hls.TranscodeOutput) -> bool
 def transcode_fail(*, job: TranscodeJob, message: str, log: str = "", from_state: str = TranscodeJob.State.RUNNING) -> bool:
     """Mark the job and its video failed (with `message`) if this worker still holds the job."""
     with transaction.atomic():
-        changed = TranscodeJob.objects.filter(pk=job.pk, state=from_state).update(
+        changed = TranscodeJob.objects.filter(pk=job.pk, state=from_state, attempts=job.attempts).update(
             state=TranscodeJob.State.FAILED, error=message, finished_at=timezone.now(), log_tail=log[-4000:]
         )
         if not changed:
@@ -352,15 +354,11 @@ def transcode_fail(*, job: TranscodeJob, message: str, log: str = "", from_state
 
 def transcode_interrupted(*, job: TranscodeJob, message: str, log: str = "") -> None:
     """ffmpeg died from a signal (OOM killer, operator): retry unless the attempts are used up."""
-    try:
-        job.refresh_from_db(fields=["attempts"])
-    except TranscodeJob.DoesNotExist:
-        return  # the video was deleted while it ran
     if job.attempts >= settings.TRANSCODE_MAX_ATTEMPTS:
         transcode_fail(job=job, message=f"The transcode was interrupted {job.attempts} times ({message}); giving up.", log=log)
         return
     with transaction.atomic():
-        moved = TranscodeJob.objects.filter(pk=job.pk, state=TranscodeJob.State.RUNNING).update(
+        moved = TranscodeJob.objects.filter(pk=job.pk, state=TranscodeJob.State.RUNNING, attempts=job.attempts).update(
             state=TranscodeJob.State.QUEUED, error=message, heartbeat_at=timezone.now(), log_tail=log[-4000:]
         )
         if moved:

@@ -308,3 +308,18 @@ def test_deleting_a_video_while_it_transcodes_stops_cleanly(owner, make_clip, dj
     assert deleted and result is not None
     assert not Video.objects.filter(pk=video.pk).exists() and not TranscodeJob.objects.exists()
     assert published_folders(video.pk) == [], "the stopped run left nothing behind"
+
+
+def test_a_worker_given_up_on_cannot_publish_over_its_successor(owner, make_clip):
+    """The sweeper requeued a silent job and another worker claimed it: the first worker's run is fenced off."""
+    video = new_video(owner, make_clip(width=320, height=240, seconds=1))
+    job = video.transcode_jobs.get()
+
+    def successor_claims(percent, speed):
+        # What the sweeper plus a second worker do meanwhile: state running again, attempt 2.
+        TranscodeJob.objects.filter(pk=job.pk).update(attempts=2)
+
+    result = services.transcode_run(job_id=job.pk, on_progress=successor_claims)
+    video.refresh_from_db()
+    assert result.state == "running" and result.attempts == 2, "left to the successor"
+    assert not video.hls_path and published_folders(video.pk) == []
