@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from media_pipeline import hls  # noqa: E402
-from media_pipeline.ladder import plan_ladder  # noqa: E402
+from media_pipeline import hls
+from media_pipeline.ladder import plan_ladder
 
 LADDER = [("1080p", 1080, 5000), ("720p", 720, 2800), ("480p", 480, 1400), ("360p", 360, 800)]
 SEGMENT_SECONDS = 6
@@ -108,7 +108,7 @@ def ssim(rendition_playlist: Path, source: Path, *, ffmpeg: str) -> float:
 
 
 def version_of(ffmpeg: str) -> str:
-    first = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()[0]
+    first = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
     return first.split(" Copyright")[0]
 
 
@@ -145,14 +145,13 @@ def main() -> None:
             if not args.skip_sequential:
                 out = work / f"naive-seq-{len(results)}"
                 commands = naive_commands(source, out, plan, preset=args.preset, ffmpeg=ffmpeg)
-                rows["naive, one after another"] = measure(lambda: run_sequential(commands))
+                rows["naive, one after another"] = measure(lambda commands=commands: run_sequential(commands))
             out = work / f"naive-par-{len(results)}"
             commands = naive_commands(source, out, plan, preset=args.preset, ffmpeg=ffmpeg)
-            rows["naive, all at once"] = measure(lambda: run_parallel(commands))
+            rows["naive, all at once"] = measure(lambda commands=commands: run_parallel(commands))
             ours_folder = work / f"ours-{len(results)}"
-            rows["ours, one process"] = measure(lambda: run_ours(source, ours_folder, plan, duration=args.seconds,
-                                                                 preset=args.preset, ffmpeg=ffmpeg,
-                                                                 ffprobe=args.ffprobe))
+            rows["ours, one process"] = measure(lambda folder=ours_folder, ffmpeg=ffmpeg: run_ours(
+                source, folder, plan, duration=args.seconds, preset=args.preset, ffmpeg=ffmpeg, ffprobe=args.ffprobe))
             ssim_naive = ssim(out / "720p" / "index.m3u8", source, ffmpeg=shutil.which("ffmpeg") or ffmpeg)
             ssim_ours = ssim(ours_folder / "hls" / "720p" / "index.m3u8", source, ffmpeg=shutil.which("ffmpeg") or ffmpeg)
             ours = rows["ours, one process"]

@@ -2,9 +2,9 @@
 actions to re-transcode and to delete outputs. Deleting goes through the service (signal + files)."""
 
 from django import forms
-from django.core.files.uploadedfile import UploadedFile
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html
 

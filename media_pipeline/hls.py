@@ -211,7 +211,7 @@ def run_ffmpeg(
     """Run ffmpeg; `on_progress(percent, speed)` is called as it goes and returns False to stop it."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                   preexec_fn=die_with_parent)
+                                   preexec_fn=die_with_parent)  # noqa: PLW1509 (fork-safe: one pre-resolved call)
         if on_start:
             on_start(process.pid)
         stopped = False

@@ -86,7 +86,7 @@ def sniff_container(head: bytes) -> str | None:
         return "matroska/webm"
     if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
         return "avi"
-    if head.startswith(b"\x00\x00\x01\xba") or head.startswith(b"\x00\x00\x01\xb3"):
+    if head.startswith((b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")):
         return "mpeg-ps"
     if head.startswith(b"FLV"):
         return "flv"

@@ -5,7 +5,8 @@ video's status, so a receiver that writes a row (an outbox email, an IPFS pin
 record) commits or rolls back with it; receivers queue tasks only on commit.
 """
 
-from django.dispatch import Signal
+from django.db.models.signals import post_init, post_save
+from django.dispatch import Signal, receiver
 
 # sender=Video, video=<Video>
 video_ready = Signal()
@@ -17,9 +18,6 @@ video_deleting = Signal()
 
 # Receivers of this app: a new or replaced source queues a transcode. They only
 # dispatch; the job row and its on-commit enqueue live in services.transcode_request.
-from django.db.models.signals import post_init, post_save  # noqa: E402
-from django.dispatch import receiver  # noqa: E402
-
 
 @receiver(post_init, sender="media_pipeline.Video")
 def remember_loaded_source(sender, instance, **kwargs):

@@ -56,7 +56,7 @@ def check_segments(folder, rung_name, *, width, height):
 
 def test_1080p_clip_gives_four_aligned_rungs_and_a_complete_master(make_clip, tmp_path):
     source = make_clip(width=1920, height=1080, seconds=4)
-    info, ladder_plan, output = transcode_clip(source, tmp_path / "out", segment_seconds=2)
+    _, _, output = transcode_clip(source, tmp_path / "out", segment_seconds=2)
     master = master_of(output.folder)
     assert [p.stream_info.resolution for p in master.playlists] == [(1920, 1080), (1280, 720), (854, 480), (640, 360)]
     durations_per_rung = []
@@ -140,7 +140,7 @@ def test_phone_rotation_metadata_is_applied(make_clip, tmp_path):
     source = str(make_clip(width=320, height=240, seconds=1))
     # ffmpeg >= 6 sets the display matrix with -display_rotation; 5.1 with the old `rotate` tag.
     newer = subprocess.run([settings.FFMPEG_BINARY, "-v", "error", "-y", "-display_rotation:v:0", "90", "-i", source,
-                            "-c", "copy", str(rotated)], capture_output=True)
+                            "-c", "copy", str(rotated)], capture_output=True, check=False)
     if newer.returncode != 0:
         subprocess.run([settings.FFMPEG_BINARY, "-v", "error", "-y", "-i", source, "-c", "copy",
                         "-metadata:s:v:0", "rotate=90", str(rotated)], check=True)
@@ -152,3 +152,14 @@ def test_phone_rotation_metadata_is_applied(make_clip, tmp_path):
     check_segments_count = m3u8.load(str(output.folder / hls.HLS_DIR / variant.uri)).segments
     assert first_video_frame(output.folder / hls.HLS_DIR / "240p" / check_segments_count[0].uri)["width"] == 240
     assert picture_size(output.folder / hls.THUMBNAIL_NAME) == (240, 320)
+
+
+def test_storyboard_plan_widens_the_interval_for_long_videos_and_vtt_covers_the_duration(tmp_path):
+    short = hls.plan_storyboard(duration=3, width=1920, height=1080, interval=2, max_tiles=100)
+    assert (short.interval, short.count, short.columns, short.rows) == (2, 2, 2, 1)
+    long = hls.plan_storyboard(duration=4 * 3600, width=1080, height=1920, interval=2, max_tiles=100)
+    assert long.count <= 100 and long.interval == 144 and long.columns * long.rows >= long.count
+    assert long.tile_height == 284  # portrait tiles keep the aspect ratio
+    hls.write_storyboard_vtt(folder=tmp_path, plan=short, duration=3)
+    text = (tmp_path / hls.STORYBOARD_VTT_NAME).read_text()
+    assert "00:00:00.000 --> 00:00:02.000" in text and "00:00:02.000 --> 00:00:03.000" in text
