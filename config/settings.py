@@ -101,6 +101,12 @@ STORAGES = {
 # Uploads bigger than this are streamed to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
+# The media pipeline's handler stops oversized uploads before they are written (see media_pipeline/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "media_pipeline.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Jobs ---------------------------------------------------------------------
 Q_CLUSTER = q_cluster_config(ENV, cpu_count=os.cpu_count() or 1)

@@ -18,7 +18,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.security import django_auth
 
-from config.errors import NotFound, PermissionDenied, ServiceError
+from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
 from config.schemas import ErrorOut
 from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
@@ -139,8 +139,13 @@ def parse_amount(name: str, value: str | None) -> int | None:
 
 
 @router.post("/", response={201: VideoDetailOut, **ERRORS}, auth=django_auth)
-def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile]):
+def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = None):
     """Upload a source (multipart). The transcode is queued; follow it at `/videos/{id}/job`."""
+    if getattr(request, "upload_too_large", None):
+        raise PayloadTooLarge(
+            f"The upload is {request.upload_too_large} bytes; the largest allowed is "
+            f"{settings.MEDIA_MAX_UPLOAD_BYTES} bytes."
+        )
     video = services.video_upload(
         owner=request.user, upload=file, title=payload.title, description=payload.description,
         visibility=payload.visibility, price=parse_amount("price", payload.price),

@@ -21,9 +21,10 @@ video_deleting = Signal()
 
 @receiver(post_init, sender="media_pipeline.Video")
 def remember_loaded_source(sender, instance, **kwargs):
-    # None when the field was deferred: then only an explicit change of source is unknown, never guessed.
-    raw_source = instance.__dict__.get("source", None) if "source" in instance.__dict__ else None
-    instance._loaded_source_name = None if "source" not in instance.__dict__ else str(raw_source or "")
+    if "source" in instance.__dict__:
+        instance._loaded_source_name = str(instance.__dict__["source"] or "")
+    else:
+        instance._loaded_source_name = None  # deferred: unknown, so a later save never guesses a change
 
 
 @receiver(post_save, sender="media_pipeline.Video")

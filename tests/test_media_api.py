@@ -97,9 +97,10 @@ def test_upload_needs_a_login(db, make_clip):
     assert response.status_code == 401 and response.json()["code"] == "unauthorized"
 
 
-def test_upload_without_a_file_is_422(creator):
+def test_upload_without_a_file_is_400(creator):
     response = client_for(creator).post("/api/videos/", {"title": "x"})
-    assert response.status_code == 422 and response.json()["code"] == "validation_error"
+    body = response.json()
+    assert response.status_code == 400 and body["message"] == "Attach a video file." and body["fields"] == {"file": ["required"]}
 
 
 def test_job_progress_detail_and_playback_of_a_ready_video(creator, viewer, make_clip):
@@ -205,3 +206,15 @@ def test_delete_removes_the_row_and_its_files(creator, viewer, make_clip, django
 
     assert not os.path.exists(source)
     assert client_for(creator).delete(f"/api/videos/{video.pk}").status_code == 404
+
+
+def test_an_upload_announced_over_the_limit_is_refused_before_it_is_stored(creator, settings, tmp_path):
+    """The body is cut off at the first chunk: nothing reaches the temporary folder or MEDIA_ROOT."""
+    settings.MEDIA_MAX_UPLOAD_BYTES = 10_000
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    (tmp_path / "uploads").mkdir()
+    big = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * (3 * 1024 * 1024)
+    response = upload(client_for(creator), data=big)
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert "largest allowed is 10000 bytes" in response.json()["message"]
+    assert list((tmp_path / "uploads").iterdir()) == [] and not Video.objects.exists()
