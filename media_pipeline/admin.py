@@ -106,6 +106,13 @@ class VideoAdmin(admin.ModelAdmin):
                                                                     "created_at", "updated_at")}),
     )
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Parsing the body runs the upload handler, which marks (and stops) an oversized upload.
+        if request.method == "POST" and request.FILES is not None and getattr(request, "upload_too_large", None):
+            self.message_user(request, f"The upload is {request.upload_too_large} bytes; the largest allowed is "
+                                       f"{settings.MEDIA_MAX_UPLOAD_BYTES} bytes.", messages.ERROR)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def get_queryset(self, request):
         latest = TranscodeJob.objects.filter(video=OuterRef("pk")).order_by("-created_at", "-id")
         return super().get_queryset(request).annotate(

@@ -96,3 +96,15 @@ def test_admin_delete_removes_files(staff_client, ready, django_capture_on_commi
         response = staff_client.post(f"/admin/media_pipeline/video/{ready.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Video.objects.exists() and not folder.exists()
+
+
+def test_admin_upload_over_the_limit_says_so(staff_client, settings):
+    settings.MEDIA_MAX_UPLOAD_BYTES = 10_000
+    response = staff_client.post("/admin/media_pipeline/video/add/", {
+        "owner": staff_client.user.pk, "title": "huge", "description": "", "visibility": "public",
+        "source": SimpleUploadedFile("huge.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * (2 * 1024 * 1024)),
+        "renditions-TOTAL_FORMS": 0, "renditions-INITIAL_FORMS": 0,
+        "transcode_jobs-TOTAL_FORMS": 0, "transcode_jobs-INITIAL_FORMS": 0,
+    }, follow=True)
+    assert "the largest allowed is 10000 bytes" in response.content.decode()
+    assert not Video.objects.exists()
