@@ -163,3 +163,23 @@ def test_storyboard_plan_widens_the_interval_for_long_videos_and_vtt_covers_the_
     hls.write_storyboard_vtt(folder=tmp_path, plan=short, duration=3)
     text = (tmp_path / hls.STORYBOARD_VTT_NAME).read_text()
     assert "00:00:00.000 --> 00:00:02.000" in text and "00:00:02.000 --> 00:00:03.000" in text
+
+
+def test_progress_is_reported_while_the_ladder_encodes(make_clip, tmp_path):
+    """ffmpeg prints -progress only once every output has a header: stills must not sit in the ladder's process."""
+    from django.conf import settings
+
+    from media_pipeline.probe import probe_source
+
+    source = make_clip(width=1280, height=720, seconds=6)
+    info = probe_source(source)
+    ladder_plan = plan(info.width, info.height)
+    seen = []
+    hls.transcode_to_folder(
+        source=source, folder=tmp_path / "out", plan=ladder_plan, duration=info.duration, source_width=info.width,
+        source_height=info.height, storyboard_interval=2, storyboard_max_tiles=100, preset="veryfast",
+        ffmpeg_binary=settings.FFMPEG_BINARY, ffprobe_binary=settings.FFPROBE_BINARY,
+        on_progress=lambda percent, speed: seen.append(percent),
+    )
+    assert seen[-1] == 100 and seen == sorted(seen)
+    assert any(0 < p < 90 for p in seen), f"no progress before the end: {seen}"
