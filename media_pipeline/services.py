@@ -173,9 +173,10 @@ def transcode_jobs_sweep(*, older_than: timedelta | None = None) -> dict[str, in
                 counts["requeued"] += 1
     # A queued job nobody picked up: its message may be lost (Redis has no receipts); ring again.
     for job in stale(jobs.all(), values=[TranscodeJob.State.QUEUED], older_than=older_than):
-        if heartbeat(jobs, pk=job.pk, while_value=TranscodeJob.State.QUEUED):
-            transcode_enqueue(job_id=job.pk)
-            counts["rung"] += 1
+        with transaction.atomic():
+            if heartbeat(jobs, pk=job.pk, while_value=TranscodeJob.State.QUEUED):
+                transaction.on_commit(lambda job_id=job.pk: transcode_enqueue(job_id=job_id))
+                counts["rung"] += 1
     return counts
 
 

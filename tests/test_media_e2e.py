@@ -78,7 +78,9 @@ def test_bad_inputs_fail_readably_and_the_worker_keeps_working(start_long_cluste
         ids.append(video.pk)
     good = services.video_upload(owner=creator, title="good", upload=SimpleUploadedFile(
         "good.mp4", make_clip(width=320, height=240, seconds=2).read_bytes()))
-    wait_for(lambda: status_of(good.pk) in {"ready", "failed"}, timeout=180, what="good video done")
+    everything = [*ids, good.pk]
+    wait_for(lambda: Video.objects.filter(pk__in=everything, status__in=["ready", "failed"]).count() == len(everything),
+             timeout=180, what="every video done")
     assert status_of(good.pk) == "ready"
     for video_id in ids:
         video = Video.objects.get(pk=video_id)

@@ -107,7 +107,8 @@ def test_transcode_publishes_ladder_thumbnail_storyboard_and_sends_ready(owner, 
 def test_retranscode_replaces_the_published_folder(owner, make_clip, django_capture_on_commit_callbacks):
     video = new_video(owner, make_clip(width=320, height=240, seconds=1))
     first = run_latest_job(video)
-    with django_capture_on_commit_callbacks(execute=True):
+    # Inline: no task is sent to a broker (on Redis it would outlive this test's rolled-back rows).
+    with django_capture_on_commit_callbacks(execute=True), services.transcode_inline():
         second = services.transcode_request(video=video)
         services.transcode_run(job_id=second.pk)
     video.refresh_from_db()
@@ -323,3 +324,21 @@ def test_a_worker_given_up_on_cannot_publish_over_its_successor(owner, make_clip
     video.refresh_from_db()
     assert result.state == "running" and result.attempts == 2, "left to the successor"
     assert not video.hls_path and published_folders(video.pk) == []
+
+
+def test_sweeper_rings_again_for_a_queued_job_whose_message_was_lost(owner, make_clip,
+                                                                     django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    video = new_video(owner, make_clip(width=320, height=240, seconds=1))
+    job = video.transcode_jobs.get()
+    TranscodeJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60))["rung"] == 1
+    assert len(callbacks) == 1, "queued again on commit, not before"
+    job.refresh_from_db()
+    assert job.state == "queued" and job.heartbeat_at > timezone.now() - timedelta(minutes=1)
+    # Rung once per silence: a second sweep right after leaves it alone.
+    assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60))["rung"] == 0
