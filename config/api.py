@@ -6,6 +6,7 @@ Apps add their routers here. Every error leaves as `ErrorOut`.
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -144,11 +145,18 @@ def health(request):
 
 from accounts.api import router as accounts_router  # noqa: E402
 from accounts.api import siwe_router  # noqa: E402
+from integrations.api import router as ipfs_router  # noqa: E402
+from media_pipeline.api import router as media_router  # noqa: E402
 from payments.api import router as payments_router  # noqa: E402
 
 api.add_router("/auth/siwe", siwe_router)
 api.add_router("/auth", accounts_router)
+api.add_router("/videos", media_router)
 api.add_router("/payments", payments_router)
-from integrations.api import router as ipfs_router  # noqa: E402
-
 api.add_router("/ipfs", ipfs_router)
+
+
+@csrf_exempt
+def unknown_api_path(request, rest=""):
+    """Paths under /api/ that match no operation answer in the API's error shape, not Django's HTML page."""
+    return error_response(request, 404, "not_found", f"No API operation at {request.path}.")

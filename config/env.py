@@ -6,6 +6,9 @@ how each variable switches the platform without reloading Django settings.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -131,3 +134,28 @@ def q_cluster_config(env: Mapping[str, str], *, cpu_count: int) -> dict:
 
 def broker_name(q_cluster: Mapping) -> str:
     return "redis" if "redis" in q_cluster else "orm"
+
+
+def env_ladder(env: Mapping[str, str], name: str, default: str) -> list[tuple[str, int, int]]:
+    """A rendition ladder as `name:height:video_kbps` items, comma-separated, e.g. `720p:720:2800`."""
+    raw = env.get(name) or default
+    rungs: list[tuple[str, int, int]] = []
+    for item in raw.split(","):
+        parts = item.strip().split(":")
+        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit() or not re.fullmatch(r"[A-Za-z0-9_-]{1,20}", parts[0]):
+            # The name becomes a folder name in the HLS output.
+            raise ImproperlyConfigured(f"{name}: {item!r} is not name:height:video_kbps (e.g. 720p:720:2800).")
+        rungs.append((parts[0], int(parts[1]), int(parts[2])))
+    if not rungs:
+        raise ImproperlyConfigured(f"{name} lists no rungs.")
+    return rungs
+
+
+def bundled_ffmpeg() -> str | None:
+    """The ffmpeg inside the imageio-ffmpeg wheel, found without importing or running it (settings stay cheap)."""
+    spec = importlib.util.find_spec("imageio_ffmpeg")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for candidate in sorted(Path(folder, "binaries").glob("ffmpeg-*")):
+            if os.access(candidate, os.X_OK):
+                return str(candidate)
+    return None

@@ -7,9 +7,11 @@ import os
 from pathlib import Path
 
 from config.env import (
+    bundled_ffmpeg,
     database_config,
     env_bool,
     env_int,
+    env_ladder,
     env_list,
     q_cluster_config,
     secret_key,
@@ -101,6 +103,12 @@ STORAGES = {
 # Uploads bigger than this are streamed to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
+# The media pipeline's handler stops oversized uploads before they are written (see media_pipeline/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "media_pipeline.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Throttles and other short-lived shared state: Redis when there is one, so every
 # web process counts the same requests; else this process's memory.
@@ -116,8 +124,27 @@ CACHES = {
 Q_CLUSTER = q_cluster_config(ENV, cpu_count=os.cpu_count() or 1)
 
 # Media ----------------------------------------------------------------------
-FFMPEG_BINARY = ENV.get("FFMPEG_BINARY", "ffmpeg")
+# The encoder: imageio-ffmpeg's bundled ffmpeg 9 when installed (it runs a one-process ladder's
+# outputs in parallel; bench/transcode.py measured it faster than Debian's 5.1), else the system one.
+# Probing always uses ffprobe (the wheel ships none).
+FFMPEG_BINARY = ENV.get("FFMPEG_BINARY") or bundled_ffmpeg() or "ffmpeg"
 FFPROBE_BINARY = ENV.get("FFPROBE_BINARY", "ffprobe")
+# Rendition ladder (name:height:video_kbps; height is the short side, so portrait works too).
+MEDIA_LADDER = env_ladder(ENV, "MEDIA_LADDER", "1080p:1080:5000,720p:720:2800,480p:480:1400,360p:360:800")
+MEDIA_AUDIO_KBPS = env_int(ENV, "MEDIA_AUDIO_KBPS", 128)
+MEDIA_SEGMENT_SECONDS = env_int(ENV, "MEDIA_SEGMENT_SECONDS", 6)
+MEDIA_MAX_FPS = env_int(ENV, "MEDIA_MAX_FPS", 60)
+MEDIA_X264_PRESET = ENV.get("MEDIA_X264_PRESET", "veryfast")
+MEDIA_MAX_UPLOAD_BYTES = env_int(ENV, "MEDIA_MAX_UPLOAD_BYTES", 4 * 1024**3)
+MEDIA_MAX_WIDTH = env_int(ENV, "MEDIA_MAX_WIDTH", 4096)
+MEDIA_MAX_HEIGHT = env_int(ENV, "MEDIA_MAX_HEIGHT", 4096)
+MEDIA_MAX_DURATION = env_int(ENV, "MEDIA_MAX_DURATION", 4 * 3600)
+MEDIA_STORYBOARD_INTERVAL = env_int(ENV, "MEDIA_STORYBOARD_INTERVAL", 2)
+MEDIA_STORYBOARD_MAX_TILES = env_int(ENV, "MEDIA_STORYBOARD_MAX_TILES", 100)
+MEDIA_PLAYBACK_LINK_SECONDS = env_int(ENV, "MEDIA_PLAYBACK_LINK_SECONDS", 6 * 3600)
+TRANSCODE_MAX_ATTEMPTS = env_int(ENV, "TRANSCODE_MAX_ATTEMPTS", 3)
+# A running transcode stamps its heartbeat every few seconds; the sweeper requeues it after this silence.
+TRANSCODE_STALE_SECONDS = env_int(ENV, "TRANSCODE_STALE_SECONDS", 120)
 
 # Signed playback of private and paid videos: "kid:secret,..." (the first signs; all verify,
 # so keys rotate without breaking issued links). Default: one key derived from SECRET_KEY.
@@ -194,6 +221,7 @@ EMAIL_VIDEO_URL = ENV.get("EMAIL_VIDEO_URL", "{site_url}/videos/{id}/")
 # API ------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 100
+NINJA_PAGINATION_CLASS = "config.pagination.Pagination"
 HEALTH_CHECK_TIMEOUT = float(ENV.get("HEALTH_CHECK_TIMEOUT", "2"))
 # Sign-in, registration, SIWE and verification, per client address and endpoint.
 AUTH_THROTTLE_RATE = ENV.get("AUTH_THROTTLE_RATE", "20/m")

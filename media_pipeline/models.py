@@ -68,3 +68,69 @@ class Video(models.Model):
     @property
     def is_paid(self) -> bool:
         return self.visibility == self.Visibility.PAID
+
+
+class Rendition(models.Model):
+    """One rung of a published HLS ladder (replaced as a whole by each successful transcode)."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="renditions")
+    name = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    video_bitrate = models.PositiveIntegerField(help_text="nominal, kbit/s")
+    audio_bitrate = models.PositiveIntegerField(default=0, help_text="kbit/s, 0 without audio")
+    codecs = models.CharField(max_length=100, help_text="RFC 6381, as in the master playlist")
+    frame_rate = models.FloatField()
+    playlist = models.CharField(max_length=500, help_text="media playlist, relative to the video's hls_path")
+    bandwidth = models.PositiveIntegerField(help_text="measured peak, bit/s (BANDWIDTH)")
+    average_bandwidth = models.PositiveIntegerField(help_text="measured mean, bit/s (AVERAGE-BANDWIDTH)")
+
+    class Meta:
+        ordering = ["video", "-height", "-width"]
+        constraints = [models.UniqueConstraint(fields=["video", "name"], name="media_rendition_unique_name")]
+
+    def __str__(self):
+        return f"{self.name} {self.width}x{self.height}"
+
+
+class TranscodeJob(models.Model):
+    """One transcode of a video's current source: the row is the truth, the queued task only its id."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="transcode_jobs")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
+    # How many times a worker claimed it (a killed worker's job is claimed again by the sweeper's requeue).
+    attempts = models.PositiveIntegerField(default=0)
+    progress = models.FloatField(default=0, help_text="percent, 0-100")
+    speed = models.FloatField(default=0, help_text="encoding speed, x realtime")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    log_tail = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__gte=0, progress__lte=100), name="media_job_progress_0_100"),
+            # One live transcode per video: a new source cancels the old job first.
+            models.UniqueConstraint(
+                fields=["video"], condition=models.Q(state__in=["queued", "running"]), name="media_job_one_active_per_video"
+            ),
+        ]
+
+    def __str__(self):
+        return f"transcode #{self.pk} of video {self.video_id} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES

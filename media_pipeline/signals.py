@@ -5,7 +5,8 @@ video's status, so a receiver that writes a row (an outbox email, an IPFS pin
 record) commits or rolls back with it; receivers queue tasks only on commit.
 """
 
-from django.dispatch import Signal
+from django.db.models.signals import post_init, post_save
+from django.dispatch import Signal, receiver
 
 # sender=Video, video=<Video>
 video_ready = Signal()
@@ -13,3 +14,27 @@ video_ready = Signal()
 video_failed = Signal()
 # sender=Video, video=<Video> (sent before the row and its files are deleted)
 video_deleting = Signal()
+
+
+# Receivers of this app: a new or replaced source queues a transcode. They only
+# dispatch; the job row and its on-commit enqueue live in services.transcode_request.
+
+@receiver(post_init, sender="media_pipeline.Video")
+def remember_loaded_source(sender, instance, **kwargs):
+    if "source" in instance.__dict__:
+        instance._loaded_source_name = str(instance.__dict__["source"] or "")
+    else:
+        instance._loaded_source_name = None  # deferred: unknown, so a later save never guesses a change
+
+
+@receiver(post_save, sender="media_pipeline.Video")
+def queue_transcode_for_new_source(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    name = instance.source.name if instance.source else ""
+    loaded = getattr(instance, "_loaded_source_name", None)
+    if name and (created or (loaded is not None and name != loaded)):
+        instance._loaded_source_name = name
+        from media_pipeline.services import transcode_request
+
+        transcode_request(video=instance)

@@ -9,7 +9,7 @@ from typing import Literal
 from django.conf import settings
 from django.utils import timezone
 from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from accounts.auth import user_auth
 from config.errors import ServiceError
@@ -147,7 +147,7 @@ def my_wallet(request):
 
 
 @router.get("/mine", response=list[PaymentOut])
-@paginate(LimitOffsetPagination)
+@paginate
 def my_payments(request, status: Literal["pending", "confirmed", "orphaned"] | None = None):
     """Payments from or to my wallet, newest first."""
     payments = services.payments_for_user(user=request.user)
@@ -155,7 +155,7 @@ def my_payments(request, status: Literal["pending", "confirmed", "orphaned"] | N
 
 
 @router.get("/streams", response=list[StreamOut])
-@paginate(LimitOffsetPagination)
+@paginate
 def my_streams(request):
     """Streams I send or receive, newest first."""
     return services.streams_for_user(user=request.user)

@@ -1,0 +1,187 @@
+"""Admin: videos with thumbnail, status, transcode progress and duration; renditions and jobs inline;
+actions to re-transcode and to delete outputs. Deleting goes through the service (signal + files)."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import OuterRef, Subquery
+from django.utils.html import format_html
+
+from config.errors import ServiceError
+from media_pipeline import services
+from media_pipeline.models import Rendition, TranscodeJob, Video
+from media_pipeline.probe import sniff_container
+
+OUTPUT_FIELDS = ("status", "error_message", "duration", "source_width", "source_height", "source_fps",
+                 "source_video_codec", "source_audio_codec", "source_size", "hls_path", "thumbnail",
+                 "storyboard_image", "storyboard_vtt", "hls_cid", "metadata_cid", "ready_at", "created_at", "updated_at")
+
+
+class VideoAdminForm(forms.ModelForm):
+    class Meta:
+        model = Video
+        fields = "__all__"
+
+    def clean_source(self):
+        source = self.cleaned_data.get("source")
+        if isinstance(source, UploadedFile):  # a new file (an unchanged one is a FieldFile)
+            if source.size == 0:
+                raise forms.ValidationError("The file is empty.")
+            if source.size > settings.MEDIA_MAX_UPLOAD_BYTES:
+                raise forms.ValidationError(
+                    f"The file is {source.size} bytes; the largest allowed is {settings.MEDIA_MAX_UPLOAD_BYTES} bytes.")
+            source.seek(0)
+            head = source.read(512)
+            source.seek(0)
+            if sniff_container(head) is None:
+                raise forms.ValidationError("This file is not a video container we accept (mp4, mov, mkv, webm, …).")
+        return source
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("visibility") == Video.Visibility.PAID and cleaned.get("price") is None \
+                and cleaned.get("stream_rate") is None:
+            self.add_error("price", "A paid video needs a price or a stream rate.")
+        return cleaned
+
+
+class RenditionInline(admin.TabularInline):
+    model = Rendition
+    extra = 0
+    can_delete = False
+    fields = ("name", "width", "height", "video_bitrate", "audio_bitrate", "codecs", "frame_rate", "bandwidth",
+              "average_bandwidth", "playlist")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TranscodeJobInline(admin.TabularInline):
+    model = TranscodeJob
+    extra = 0
+    can_delete = False
+    fields = ("state", "progress_bar", "speed", "attempts", "created_at", "started_at", "finished_at", "error",
+              "log_tail")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="progress")
+    def progress_bar(self, job):
+        return progress_html(job.progress, job.state)
+
+
+def progress_html(progress, state):
+    if progress is None:
+        return "—"
+    return format_html(
+        '<progress max="100" value="{}" title="{}%"></progress> {}% <small>{}</small>',
+        int(progress), int(progress), int(progress), state,
+    )
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    form = VideoAdminForm
+    list_display = ("thumbnail_tag", "title", "owner", "visibility", "status", "progress", "duration_display",
+                    "created_at")
+    list_display_links = ("thumbnail_tag", "title")
+    list_filter = ("status", "visibility")
+    search_fields = ("title", "owner__email")
+    list_select_related = ("owner",)
+    readonly_fields = ("thumbnail_large", *OUTPUT_FIELDS)
+    inlines = (RenditionInline, TranscodeJobInline)
+    actions = ("retranscode", "delete_outputs")
+    fieldsets = (
+        (None, {"fields": ("owner", "title", "description", "visibility", "price", "stream_rate", "source")}),
+        ("Transcode", {"fields": ("thumbnail_large", "status", "error_message", "duration", "source_width",
+                                  "source_height", "source_fps", "source_video_codec", "source_audio_codec",
+                                  "source_size", "ready_at")}),
+        ("Published outputs", {"classes": ("collapse",), "fields": ("hls_path", "thumbnail", "storyboard_image",
+                                                                    "storyboard_vtt", "hls_cid", "metadata_cid",
+                                                                    "created_at", "updated_at")}),
+    )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Parsing the body runs the upload handler, which marks (and stops) an oversized upload.
+        if request.method == "POST" and request.FILES is not None and getattr(request, "upload_too_large", None):
+            self.message_user(request, f"The upload is {request.upload_too_large} bytes; the largest allowed is "
+                                       f"{settings.MEDIA_MAX_UPLOAD_BYTES} bytes.", messages.ERROR)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_queryset(self, request):
+        latest = TranscodeJob.objects.filter(video=OuterRef("pk")).order_by("-created_at", "-id")
+        return super().get_queryset(request).annotate(
+            job_progress=Subquery(latest.values("progress")[:1]), job_state=Subquery(latest.values("state")[:1])
+        )
+
+    @admin.display(description="")
+    def thumbnail_tag(self, video):
+        if not video.thumbnail:
+            return "—"
+        return format_html('<img src="{}" alt="" style="height:54px;border-radius:3px">',
+                           services.media_url(video=video, path=video.thumbnail))
+
+    @admin.display(description="thumbnail")
+    def thumbnail_large(self, video):
+        if not video.thumbnail:
+            return "—"
+        return format_html('<img src="{}" alt="" style="max-width:480px">', services.media_url(video=video, path=video.thumbnail))
+
+    @admin.display(description="progress", ordering="job_progress")
+    def progress(self, video):
+        if getattr(video, "job_state", None) is None:
+            return "—"
+        return progress_html(video.job_progress, video.job_state)
+
+    @admin.display(description="duration", ordering="duration")
+    def duration_display(self, video):
+        if video.duration is None:
+            return "—"
+        minutes, seconds = divmod(int(round(video.duration)), 60)
+        return f"{minutes}:{seconds:02d}"
+
+    @admin.action(description="Re-transcode the selected videos")
+    def retranscode(self, request, queryset):
+        queued = 0
+        for video in queryset:
+            try:
+                services.transcode_request(video=video)
+                queued += 1
+            except ServiceError as error:
+                self.message_user(request, f"{video}: {error.message}", messages.ERROR)
+        if queued:
+            self.message_user(request, f"Queued {queued} transcode(s).", messages.SUCCESS)
+
+    @admin.action(description="Delete outputs (HLS, thumbnail, storyboard) of the selected videos")
+    def delete_outputs(self, request, queryset):
+        for video in queryset:
+            services.video_outputs_delete(video=video)
+        self.message_user(request, f"Deleted the outputs of {queryset.count()} video(s).", messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        services.video_delete(video=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for video in queryset:
+            services.video_delete(video=video, actor=request.user)
+
+
+@admin.register(TranscodeJob)
+class TranscodeJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "video", "state", "progress_bar", "speed", "attempts", "created_at", "finished_at")
+    list_filter = ("state",)
+    list_select_related = ("video",)
+    search_fields = ("video__title",)
+    readonly_fields = [f.name for f in TranscodeJob._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="progress", ordering="progress")
+    def progress_bar(self, job):
+        return progress_html(job.progress, job.state)

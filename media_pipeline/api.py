@@ -1,0 +1,245 @@
+"""Videos API (mounted at /api/videos): upload, list, detail, job progress, playback, delete.
+
+Thin: schemas in, one service call, schemas out. Files are served through signed,
+expiring links (`/api/videos/{id}/media/{token}/...`) that work as a path prefix,
+so the relative URLs inside playlists and the storyboard keep the grant.
+"""
+
+
+import mimetypes
+from datetime import datetime, timedelta
+from typing import Literal
+
+from django.conf import settings
+from django.http import FileResponse
+from django.utils import timezone
+from ninja import File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.pagination import paginate
+from ninja.security import django_auth
+
+from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
+from config.schemas import ErrorOut
+from media_pipeline import services
+from media_pipeline.models import TranscodeJob, Video
+
+router = Router(tags=["videos"])
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".vtt": "text/vtt",
+    ".jpg": "image/jpeg",
+}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 415: ErrorOut,
+          422: ErrorOut}
+
+
+class UploadIn(Schema):
+    title: str
+    description: str = ""
+    visibility: Literal["public", "unlisted", "private", "paid"] = "public"
+    # Token base units as decimal strings: exact beyond 2**53.
+    price: str | None = None
+    stream_rate: str | None = None
+
+
+class RenditionOut(Schema):
+    name: str
+    width: int
+    height: int
+    video_bitrate: int
+    audio_bitrate: int
+    codecs: str
+    frame_rate: float
+    bandwidth: int
+    average_bandwidth: int
+
+
+class VideoOut(Schema):
+    id: int
+    title: str
+    description: str
+    visibility: str
+    status: str
+    owner_id: int
+    price: str | None
+    stream_rate: str | None
+    duration: float | None
+    source_width: int | None
+    source_height: int | None
+    error_message: str
+    thumbnail_url: str | None
+    created_at: datetime
+    ready_at: datetime | None
+
+
+class VideoDetailOut(VideoOut):
+    source_fps: float | None
+    source_video_codec: str
+    source_audio_codec: str
+    renditions: list[RenditionOut]
+
+
+class JobOut(Schema):
+    id: int
+    state: str
+    progress: float
+    speed: float
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str
+
+
+class VariantOut(RenditionOut):
+    url: str
+
+
+class PlaybackOut(Schema):
+    master_url: str
+    thumbnail_url: str
+    storyboard_vtt_url: str
+    storyboard_image_url: str
+    expires_at: datetime
+    variants: list[VariantOut]
+
+
+class ListFilters(Schema):
+    status: Literal["uploaded", "queued", "processing", "ready", "failed"] | None = None
+    owner: int | None = None
+
+
+def thumbnail_url(video: Video) -> str | None:
+    return services.media_url(video=video, path=video.thumbnail) if video.thumbnail else None
+
+
+def video_out(video: Video, *, with_renditions: bool = False) -> dict:
+    data = {
+        field: getattr(video, field)
+        for field in ("id", "title", "description", "visibility", "status", "owner_id", "duration", "source_width",
+                      "source_height", "error_message", "created_at", "ready_at")
+    }
+    data["price"] = None if video.price is None else str(video.price)
+    data["stream_rate"] = None if video.stream_rate is None else str(video.stream_rate)
+    data["thumbnail_url"] = thumbnail_url(video)
+    if with_renditions:
+        data.update(source_fps=video.source_fps, source_video_codec=video.source_video_codec,
+                    source_audio_codec=video.source_audio_codec, renditions=list(video.renditions.all()))
+    return data
+
+
+def parse_amount(name: str, value: str | None) -> int | None:
+    if value in (None, ""):
+        return None
+    if not value.isdigit():
+        raise ServiceError(f"{name} must be a whole number of token base units.", fields={name: ["not an integer"]})
+    return int(value)
+
+
+@router.post("/", response={201: VideoDetailOut, **ERRORS}, auth=django_auth)
+def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = None):
+    """Upload a source (multipart). The transcode is queued; follow it at `/videos/{id}/job`."""
+    if getattr(request, "upload_too_large", None):
+        raise PayloadTooLarge(
+            f"The upload is {request.upload_too_large} bytes; the largest allowed is "
+            f"{settings.MEDIA_MAX_UPLOAD_BYTES} bytes."
+        )
+    video = services.video_upload(
+        owner=request.user, upload=file, title=payload.title, description=payload.description,
+        visibility=payload.visibility, price=parse_amount("price", payload.price),
+        stream_rate=parse_amount("stream_rate", payload.stream_rate),
+    )
+    return Status(201, video_out(video, with_renditions=True))
+
+
+@router.get("/", response=list[VideoOut], auth=None)
+@paginate
+def list_videos(request, filters: Query[ListFilters]):
+    """Ready public and paid videos, plus your own (staff: all). Filter by `status` and `owner`."""
+    return VideoList(services.videos_visible(user=request.user, status=filters.status, owner_id=filters.owner))
+
+
+class VideoList:
+    """A queryset wrapper the paginator can count and slice, rendering only the page it returns."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def all(self):
+        return self.queryset
+
+    def __len__(self):
+        return self.queryset.count()
+
+    def __getitem__(self, page: slice):
+        return [video_out(video) for video in self.queryset[page]]
+
+
+@router.get("/{int:video_id}", response={200: VideoDetailOut, **ERRORS}, auth=None)
+def video_detail(request, video_id: int):
+    video = services.video_get(video_id=video_id, user=request.user)
+    return video_out(video, with_renditions=True)
+
+
+@router.get("/{int:video_id}/job", response={200: JobOut, **ERRORS}, auth=django_auth)
+def video_job(request, video_id: int):
+    """The latest transcode of the video, with its progress (owner and staff)."""
+    video = services.video_get(video_id=video_id, user=request.user)
+    if not services.can_manage(video=video, user=request.user):
+        raise PermissionDenied("Only the owner or staff may see the transcode.")
+    job = TranscodeJob.objects.filter(video=video).order_by("-created_at", "-id").first()
+    if job is None:
+        raise NotFound("This video has no transcode yet.")
+    return job
+
+
+@router.get("/{int:video_id}/playback", response={200: PlaybackOut, **ERRORS}, auth=None)
+def video_playback(request, video_id: int):
+    """Signed, expiring URLs of the master playlist, its variants, thumbnail and storyboard."""
+    video = services.video_get(video_id=video_id, user=request.user)
+    if not services.video_playable(video=video, user=request.user):
+        if video.visibility == Video.Visibility.PAID:
+            raise PermissionDenied("This video is paid: pay the creator or stream to them to watch it.",
+                                   code="payment_required")
+        raise PermissionDenied("You may not watch this video.")
+    if not video.hls_path:
+        # A re-transcode keeps the published ladder playable until the new one replaces it.
+        raise services.NotReady(f"This video is not ready to play yet (status: {video.status}).")
+    token = services.playback_token_create(video=video)
+
+    def url(path: str) -> str:
+        return services.media_url(video=video, path=path, token=token)
+
+    variants = [
+        {**RenditionOut.from_orm(r).model_dump(), "url": url(f"{video.hls_path}/{r.playlist}")}
+        for r in video.renditions.all()
+    ]
+    return {
+        "master_url": url(f"{video.hls_path}/master.m3u8"),
+        "thumbnail_url": url(video.thumbnail),
+        "storyboard_vtt_url": url(video.storyboard_vtt),
+        "storyboard_image_url": url(video.storyboard_image),
+        "expires_at": timezone.now() + timedelta(seconds=settings.MEDIA_PLAYBACK_LINK_SECONDS),
+        "variants": variants,
+    }
+
+
+@router.get("/{int:video_id}/media/{token}/{path:path}", url_name="video_media", auth=None,
+            response={200: None, **ERRORS}, include_in_schema=False)
+def video_media(request, video_id: int, token: str, path: str):
+    """A published file, if the signed link grants it (the link is the capability)."""
+    target = services.playback_file(video_id=video_id, token=token, path=path)
+    content_type = CONTENT_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    response = FileResponse(target.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@router.delete("/{int:video_id}", response={204: None, **ERRORS}, auth=django_auth)
+def delete_video(request, video_id: int):
+    """Delete the video and every file it has (owner and staff)."""
+    video = services.video_get(video_id=video_id, user=request.user)
+    services.video_delete(video=video, actor=request.user)
+    return Status(204, None)

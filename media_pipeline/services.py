@@ -1,0 +1,482 @@
+"""What the media pipeline does: upload, queue, transcode, publish, fail, delete, play.
+
+The ffmpeg side (probe, ladder, hls) is plain functions over paths; these
+services join it to the models and own their transactions. A transcode is a
+`TranscodeJob` row written in the same transaction as the source that caused it;
+the queued django-q2 task carries only its id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
+from config.work import claim, heartbeat, stale
+from media_pipeline import hls
+from media_pipeline.ladder import plan_ladder
+from media_pipeline.models import Rendition, TranscodeJob, Video
+from media_pipeline.probe import InvalidMedia, ProbeLimits, probe_source, sniff_container
+from media_pipeline.signals import video_deleting, video_failed, video_ready
+
+logger = logging.getLogger(__name__)
+
+TRANSCODE_CLUSTER = "long"
+TRANSCODE_TASK = "media_pipeline.tasks.transcode"
+PLAYBACK_SALT = "media_pipeline.playback"
+OUTPUT_PREFIX = "out-"
+WORK_PREFIX = ".work-"
+# Progress and heartbeat are written at most this often while ffmpeg runs.
+PROGRESS_INTERVAL_SECONDS = 1.0
+
+# Set by `transcode_inline()`: a new source creates its job row but queues no task,
+# because the caller (the `transcode --sync` command) runs the job itself.
+_inline = contextvars.ContextVar("media_pipeline_inline_transcodes", default=False)
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Superseded(Exception):
+    """The job was cancelled (a newer source) while it ran: its output must not be published."""
+
+
+class NotReady(ServiceError):
+    status = 409
+    code = "not_ready"
+
+
+# ---------------------------------------------------------------- upload
+
+def video_upload(
+    *,
+    owner,
+    upload,
+    title: str,
+    description: str = "",
+    visibility: str = Video.Visibility.PUBLIC,
+    price: int | None = None,
+    stream_rate: int | None = None,
+) -> Video:
+    """Store an uploaded source as a new video; saving it queues its transcode (see signals)."""
+    if upload is None:
+        raise ServiceError("Attach a video file.", fields={"file": ["required"]})
+    if upload.size == 0:
+        raise ServiceError("The file is empty.", code="empty_file", fields={"file": ["empty"]})
+    if upload.size > settings.MEDIA_MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"The file is {upload.size} bytes; the largest upload allowed is {settings.MEDIA_MAX_UPLOAD_BYTES} bytes."
+        )
+    upload.seek(0)
+    head = upload.read(512)
+    upload.seek(0)
+    if sniff_container(head) is None:
+        raise UnsupportedMediaType(
+            "This file is not a video container we accept (mp4, mov, mkv, webm, avi, ts, mpg, flv, ogg, wmv).",
+            fields={"file": ["not a video"]},
+        )
+    title = (title or "").strip()
+    if not title:
+        raise ServiceError("Give the video a title.", fields={"title": ["required"]})
+    if visibility not in Video.Visibility.values:
+        raise ServiceError(f"Unknown visibility {visibility!r}.", fields={"visibility": ["invalid"]})
+    if visibility == Video.Visibility.PAID and price is None and stream_rate is None:
+        raise ServiceError("A paid video needs a price or a stream rate.", fields={"price": ["required for paid"]})
+    for name, value in (("price", price), ("stream_rate", stream_rate)):
+        if value is not None and not 0 < value < 2**256:
+            raise ServiceError(f"{name} must be a positive token amount.", fields={name: ["out of range"]})
+    with transaction.atomic():
+        video = Video(
+            owner=owner, title=title[:200], description=description, visibility=visibility,
+            price=price, stream_rate=stream_rate, source_size=upload.size,
+        )
+        video.source.save(safe_upload_name(upload.name), upload, save=False)
+        video.save()
+    return video
+
+
+def safe_upload_name(name: str | None) -> str:
+    base = Path(name or "upload").name
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in base)[:100].lstrip(".")
+    return stem or "upload"
+
+
+# ---------------------------------------------------------------- queueing
+
+@contextlib.contextmanager
+def transcode_inline():
+    """Within this block new sources get a job row but no queued task: the caller runs it."""
+    token = _inline.set(True)
+    try:
+        yield
+    finally:
+        _inline.reset(token)
+
+
+def transcode_request(*, video: Video) -> TranscodeJob:
+    """Queue a transcode of the video's current source, cancelling any job still working on an older one."""
+    if not video.source:
+        raise ServiceError("This video has no source file to transcode.")
+    with transaction.atomic():
+        now = timezone.now()
+        TranscodeJob.objects.filter(video=video, state__in=TranscodeJob.ACTIVE_STATES).update(
+            state=TranscodeJob.State.CANCELLED, finished_at=now, error="superseded by a newer source"
+        )
+        job = TranscodeJob.objects.create(video=video, heartbeat_at=now)
+        Video.objects.filter(pk=video.pk).update(status=Video.Status.QUEUED, error_message="", updated_at=now)
+        video.status, video.error_message = Video.Status.QUEUED, ""
+        if not _inline.get():
+            transaction.on_commit(lambda job_id=job.pk: transcode_enqueue(job_id=job_id))
+    return job
+
+
+def transcode_enqueue(*, job_id: int) -> None:
+    async_task(TRANSCODE_TASK, job_id, cluster=TRANSCODE_CLUSTER, task_name=f"transcode-{job_id}-{time.time_ns()}")
+
+
+def transcode_jobs_sweep(*, older_than: timedelta | None = None) -> dict[str, int]:
+    """Requeue jobs whose worker went silent (killed, lost message); give up after the attempt limit."""
+    older_than = older_than if older_than is not None else timedelta(seconds=settings.TRANSCODE_STALE_SECONDS)
+    counts = {"requeued": 0, "failed": 0, "rung": 0}
+    jobs = TranscodeJob.objects
+    for job in stale(jobs.all(), values=[TranscodeJob.State.RUNNING], older_than=older_than).select_related("video"):
+        if job.attempts >= settings.TRANSCODE_MAX_ATTEMPTS:
+            message = f"The transcode stopped {job.attempts} times without finishing (worker lost); giving up."
+            if transcode_fail(job=job, message=message, from_state=TranscodeJob.State.RUNNING):
+                counts["failed"] += 1
+            continue
+        with transaction.atomic():
+            moved = stale(jobs.filter(pk=job.pk), values=[TranscodeJob.State.RUNNING], older_than=older_than).update(
+                state=TranscodeJob.State.QUEUED, heartbeat_at=timezone.now(),
+                error=f"worker went silent during attempt {job.attempts}; requeued",
+            )
+            if moved:
+                Video.objects.filter(pk=job.video_id).update(status=Video.Status.QUEUED)
+                transaction.on_commit(lambda job_id=job.pk: transcode_enqueue(job_id=job_id))
+                counts["requeued"] += 1
+    # A queued job nobody picked up: its message may be lost (Redis has no receipts); ring again.
+    for job in stale(jobs.all(), values=[TranscodeJob.State.QUEUED], older_than=older_than):
+        with transaction.atomic():
+            if heartbeat(jobs, pk=job.pk, while_value=TranscodeJob.State.QUEUED):
+                transaction.on_commit(lambda job_id=job.pk: transcode_enqueue(job_id=job_id))
+                counts["rung"] += 1
+    return counts
+
+
+# ---------------------------------------------------------------- the transcode
+
+def video_folder(video_id: int) -> Path:
+    return Path(settings.MEDIA_ROOT) / "videos" / str(video_id)
+
+
+def probe_limits() -> ProbeLimits:
+    return ProbeLimits(
+        max_width=settings.MEDIA_MAX_WIDTH, max_height=settings.MEDIA_MAX_HEIGHT,
+        max_duration=settings.MEDIA_MAX_DURATION,
+    )
+
+
+def transcode_run(
+    *, job_id: int, on_progress: Callable[[float, float], None] | None = None,
+    on_ffmpeg_start: Callable[[int], None] | None = None,
+) -> TranscodeJob | None:
+    """Claim job `job_id` and run it to a published ladder or a failed video.
+
+    Returns the job, or None when another worker holds it or it is no longer queued.
+    Bad input fails the video with a readable message and returns normally, so the
+    worker goes on with the next job.
+    """
+    jobs = TranscodeJob.objects
+    if not claim(jobs.all(), pk=job_id, from_values=[TranscodeJob.State.QUEUED], to_value=TranscodeJob.State.RUNNING,
+                 started_at=timezone.now(), progress=0, speed=0, error=""):
+        return None
+    job = jobs.select_related("video").get(pk=job_id)
+    video = job.video
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, updated_at=timezone.now())
+    folder = video_folder(video.pk)
+    remove_work_folders(folder)
+    work = folder / f"{WORK_PREFIX}{job.pk}-{job.attempts}"
+    last_write = [0.0]
+
+    def progress(percent: float, speed: float) -> bool:
+        if on_progress:
+            on_progress(percent, speed)
+        now = time.monotonic()
+        if now - last_write[0] < PROGRESS_INTERVAL_SECONDS and percent < 100:
+            return True
+        last_write[0] = now
+        # False when the job was cancelled (a newer source) or taken over: stop ffmpeg.
+        # Fenced by the attempt number: a worker the sweeper gave up on cannot write over its successor.
+        return heartbeat(jobs.filter(attempts=job.attempts), pk=job.pk, while_value=TranscodeJob.State.RUNNING,
+                         progress=round(min(percent, 99.0), 1), speed=round(speed, 2))
+
+    try:
+        if not video.source:
+            raise InvalidMedia("This video has no source file.")
+        info = probe_source(video.source.path, ffprobe=settings.FFPROBE_BINARY, limits=probe_limits())
+        Video.objects.filter(pk=video.pk).update(
+            duration=info.duration, source_width=info.width, source_height=info.height, source_fps=info.fps,
+            source_video_codec=info.video_codec[:40], source_audio_codec=info.audio_codec[:40], source_size=info.size,
+        )
+        plan = plan_ladder(
+            width=info.width, height=info.height, fps=info.fps, has_audio=info.has_audio,
+            ladder=settings.MEDIA_LADDER, max_fps=settings.MEDIA_MAX_FPS,
+            segment_seconds=settings.MEDIA_SEGMENT_SECONDS, audio_kbps=settings.MEDIA_AUDIO_KBPS,
+        )
+        output = hls.transcode_to_folder(
+            source=Path(video.source.path), folder=work, plan=plan, duration=info.duration,
+            source_width=info.width, source_height=info.height,
+            storyboard_interval=settings.MEDIA_STORYBOARD_INTERVAL,
+            storyboard_max_tiles=settings.MEDIA_STORYBOARD_MAX_TILES,
+            preset=settings.MEDIA_X264_PRESET, ffmpeg_binary=settings.FFMPEG_BINARY,
+            ffprobe_binary=settings.FFPROBE_BINARY, on_progress=progress, on_start=on_ffmpeg_start,
+        )
+    except (InvalidMedia, hls.TranscodeFailed) as error:
+        message = getattr(error, "message", None) or str(error)
+        transcode_fail(job=job, message=message, log=hls.log_tail(work / hls.LOG_NAME))
+        shutil.rmtree(work, ignore_errors=True)
+        return refreshed(job)
+    except hls.TranscodeInterrupted as error:
+        transcode_interrupted(job=job, message=str(error), log=hls.log_tail(work / hls.LOG_NAME))
+        shutil.rmtree(work, ignore_errors=True)
+        return refreshed(job)
+    except Exception as error:
+        logger.exception("transcode %s of video %s crashed", job.pk, video.pk)
+        transcode_fail(job=job, message=f"The transcode failed unexpectedly ({type(error).__name__}: {error}).")
+        shutil.rmtree(work, ignore_errors=True)
+        return refreshed(job)
+    transcode_publish(job=job, output=output)
+    return refreshed(job)
+
+
+def refreshed(job: TranscodeJob) -> TranscodeJob:
+    """The job as stored now (as it was, if its video was deleted meanwhile)."""
+    try:
+        job.refresh_from_db()
+    except TranscodeJob.DoesNotExist:
+        pass
+    return job
+
+
+def remove_work_folders(folder: Path) -> None:
+    """Leftovers of killed runs: never published, safe to remove once we hold the video's only live job."""
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if child.name.startswith(WORK_PREFIX):
+                shutil.rmtree(child, ignore_errors=True)
+
+
+def transcode_publish(*, job: TranscodeJob, output: hls.TranscodeOutput) -> bool:
+    """Move the checked output into place in one rename and mark the video ready, or discard it."""
+    log = hls.log_tail(output.folder / hls.LOG_NAME)
+    for name in (hls.LOG_NAME, "command.json"):
+        (output.folder / name).unlink(missing_ok=True)
+    folder = video_folder(job.video_id)
+    final = folder / f"{OUTPUT_PREFIX}{job.pk}"
+    if final.exists():
+        shutil.rmtree(final)
+    os.rename(output.folder, final)  # one step: the published folder is complete or absent
+    relative = final.relative_to(settings.MEDIA_ROOT).as_posix()
+    try:
+        with transaction.atomic():
+            locked = TranscodeJob.objects.select_for_update().filter(pk=job.pk).first()
+            video = Video.objects.select_for_update().filter(pk=job.video_id).first()
+            if locked is None or video is None or locked.state != TranscodeJob.State.RUNNING \
+                    or locked.attempts != job.attempts:
+                raise Superseded  # cancelled by a newer source, or the video was deleted
+            previous = video.hls_path
+            video.renditions.all().delete()
+            Rendition.objects.bulk_create(
+                Rendition(
+                    video=video, name=r.name, width=r.width, height=r.height, video_bitrate=r.video_kbps,
+                    audio_bitrate=r.audio_kbps, codecs=r.codecs, frame_rate=r.frame_rate, playlist=r.playlist,
+                    bandwidth=r.bandwidth, average_bandwidth=r.average_bandwidth,
+                )
+                for r in output.renditions
+            )
+            video.hls_path = f"{relative}/{hls.HLS_DIR}"
+            video.thumbnail = f"{relative}/{hls.THUMBNAIL_NAME}"
+            video.storyboard_image = f"{relative}/{hls.STORYBOARD_IMAGE_NAME}"
+            video.storyboard_vtt = f"{relative}/{hls.STORYBOARD_VTT_NAME}"
+            video.status = Video.Status.READY
+            video.error_message = ""
+            video.ready_at = timezone.now()
+            video.hls_cid = ""  # the pin flow pins the new folder
+            video.save()
+            TranscodeJob.objects.filter(pk=job.pk).update(
+                state=TranscodeJob.State.SUCCEEDED, progress=100, finished_at=timezone.now(), log_tail=log[-4000:],
+                heartbeat_at=timezone.now(),
+            )
+            video_ready.send(sender=Video, video=video)
+            if previous:
+                old = Path(settings.MEDIA_ROOT) / previous
+                transaction.on_commit(lambda old=old.parent: shutil.rmtree(old, ignore_errors=True))
+    except Superseded:
+        shutil.rmtree(final, ignore_errors=True)
+        return False
+    except Exception:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+    return True
+
+
+def transcode_fail(*, job: TranscodeJob, message: str, log: str = "", from_state: str = TranscodeJob.State.RUNNING) -> bool:
+    """Mark the job and its video failed (with `message`) if this worker still holds the job."""
+    with transaction.atomic():
+        changed = TranscodeJob.objects.filter(pk=job.pk, state=from_state, attempts=job.attempts).update(
+            state=TranscodeJob.State.FAILED, error=message, finished_at=timezone.now(), log_tail=log[-4000:]
+        )
+        if not changed:
+            return False
+        video = Video.objects.select_for_update().get(pk=job.video_id)
+        video.status = Video.Status.FAILED
+        video.error_message = message
+        video.save(update_fields=["status", "error_message", "updated_at"])
+        video_failed.send(sender=Video, video=video, error=message)
+    return True
+
+
+def transcode_interrupted(*, job: TranscodeJob, message: str, log: str = "") -> None:
+    """ffmpeg died from a signal (OOM killer, operator): retry unless the attempts are used up."""
+    if job.attempts >= settings.TRANSCODE_MAX_ATTEMPTS:
+        transcode_fail(job=job, message=f"The transcode was interrupted {job.attempts} times ({message}); giving up.", log=log)
+        return
+    with transaction.atomic():
+        moved = TranscodeJob.objects.filter(pk=job.pk, state=TranscodeJob.State.RUNNING, attempts=job.attempts).update(
+            state=TranscodeJob.State.QUEUED, error=message, heartbeat_at=timezone.now(), log_tail=log[-4000:]
+        )
+        if moved:
+            Video.objects.filter(pk=job.video_id).update(status=Video.Status.QUEUED)
+            transaction.on_commit(lambda job_id=job.pk: transcode_enqueue(job_id=job_id))
+
+
+# ---------------------------------------------------------------- delete
+
+def video_outputs_delete(*, video: Video) -> None:
+    """Unpublish a video's HLS, thumbnail and storyboard (the source stays; re-transcode to publish again)."""
+    with transaction.atomic():
+        video = Video.objects.select_for_update().get(pk=video.pk)
+        previous = video.hls_path
+        video.renditions.all().delete()
+        video.hls_path = video.thumbnail = video.storyboard_image = video.storyboard_vtt = video.hls_cid = ""
+        video.ready_at = None
+        if video.status == Video.Status.READY:
+            video.status = Video.Status.UPLOADED
+        video.save()
+        if previous:
+            old = (Path(settings.MEDIA_ROOT) / previous).parent
+            transaction.on_commit(lambda: shutil.rmtree(old, ignore_errors=True))
+
+
+def video_delete(*, video: Video, actor) -> None:
+    """Delete a video, its jobs and every file it has (the owner or staff)."""
+    if not can_manage(video=video, user=actor):
+        raise PermissionDenied("Only the owner or staff may delete this video.")
+    folder = video_folder(video.pk)
+    source = Path(video.source.path) if video.source else None
+    with transaction.atomic():
+        video_deleting.send(sender=Video, video=video)
+        video.delete()
+
+        def remove_files():
+            shutil.rmtree(folder, ignore_errors=True)
+            if source:
+                source.unlink(missing_ok=True)
+
+        transaction.on_commit(remove_files)
+
+
+# ---------------------------------------------------------------- access
+
+def can_manage(*, video: Video, user) -> bool:
+    return bool(user and user.is_authenticated and (user.pk == video.owner_id or user.is_staff))
+
+
+def video_visible_to(*, video: Video, user) -> bool:
+    """Whether `user` may see the video's page (not necessarily play it): private ones only to owner and staff."""
+    return video.visibility != Video.Visibility.PRIVATE or can_manage(video=video, user=user)
+
+
+def videos_visible(*, user, status: str | None = None, owner_id: int | None = None):
+    """Videos a listing shows `user`: ready public and paid ones, plus their own and (staff) all."""
+    videos = Video.objects.select_related("owner")
+    if not (user and user.is_authenticated and user.is_staff):
+        listed = Q(status=Video.Status.READY, visibility__in=[Video.Visibility.PUBLIC, Video.Visibility.PAID])
+        if user and user.is_authenticated:
+            listed |= Q(owner=user)
+        videos = videos.filter(listed)
+    if status:
+        videos = videos.filter(status=status)
+    if owner_id:
+        videos = videos.filter(owner_id=owner_id)
+    return videos
+
+
+def video_get(*, video_id: int, user) -> Video:
+    video = Video.objects.select_related("owner").filter(pk=video_id).first()
+    if video is None or not video_visible_to(video=video, user=user):
+        raise NotFound("No such video.")
+    return video
+
+
+def video_playable(*, video: Video, user) -> bool:
+    from payments.services import video_playable_by
+
+    if can_manage(video=video, user=user):
+        return True
+    if video.visibility == Video.Visibility.PRIVATE:
+        return False
+    if video.visibility == Video.Visibility.PAID:
+        return video_playable_by(video=video, viewer=user)
+    return True
+
+
+def playback_token_create(*, video: Video) -> str:
+    """A signed, expiring capability for the video's published output folder (a path prefix, so
+    relative URLs inside playlists and the storyboard keep it)."""
+    return signing.dumps({"v": video.pk, "o": output_root(video)}, salt=PLAYBACK_SALT, compress=False)
+
+
+def media_url(*, video: Video, path: str, token: str | None = None) -> str:
+    """Signed URL of a published file; `path` is relative to MEDIA_ROOT (as stored on the video)."""
+    token = token or playback_token_create(video=video)
+    relative = path.removeprefix(output_root(video) + "/")
+    return reverse("api:video_media", kwargs={"video_id": video.pk, "token": token, "path": relative})
+
+
+def output_root(video: Video) -> str:
+    return str(Path(video.hls_path).parent.as_posix()) if video.hls_path else ""
+
+
+def playback_file(*, video_id: int, token: str, path: str) -> Path:
+    """The published file `path` of video `video_id` if `token` grants it; NotFound/PermissionDenied otherwise."""
+    try:
+        grant = signing.loads(token, salt=PLAYBACK_SALT, max_age=settings.MEDIA_PLAYBACK_LINK_SECONDS)
+    except signing.SignatureExpired:
+        raise PermissionDenied("This playback link has expired; ask for a new one.") from None
+    except signing.BadSignature:
+        raise PermissionDenied("This playback link is not valid.") from None
+    if grant.get("v") != video_id or not grant.get("o"):
+        raise PermissionDenied("This playback link is not valid for this video.")
+    root = (Path(settings.MEDIA_ROOT) / grant["o"]).resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise NotFound("No such file.")
+    return target
