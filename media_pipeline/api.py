@@ -1,23 +1,20 @@
 """Videos API (mounted at /api/videos): upload, list, detail, job progress, playback, delete.
 
 Thin: schemas in, one service call, schemas out. Files are served through signed,
-expiring links (`/api/videos/{id}/media/{token}/...`) that work as a path prefix,
-so the relative URLs inside playlists and the storyboard keep the grant.
+expiring links (`/play/{id}/{token}/...`, see media_pipeline/playback_views.py) that work
+as a path prefix, so the relative URLs inside playlists and the storyboard keep the grant.
 """
 
 
-import mimetypes
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
 from typing import Literal
 
 from django.conf import settings
-from django.http import FileResponse
-from django.utils import timezone
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
-from ninja.security import django_auth
 
+from accounts.auth import user_auth
 from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
 from config.schemas import ErrorOut
 from media_pipeline import services
@@ -25,12 +22,6 @@ from media_pipeline.models import TranscodeJob, Video
 
 router = Router(tags=["videos"])
 
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".ts": "video/mp2t",
-    ".vtt": "text/vtt",
-    ".jpg": "image/jpeg",
-}
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 415: ErrorOut,
           422: ErrorOut}
 
@@ -111,11 +102,11 @@ class ListFilters(Schema):
     owner: int | None = None
 
 
-def thumbnail_url(video: Video) -> str | None:
-    return services.media_url(video=video, path=video.thumbnail) if video.thumbnail else None
+def thumbnail_url(video: Video, viewer) -> str | None:
+    return services.media_url(video=video, path=video.thumbnail, viewer=viewer) if video.thumbnail else None
 
 
-def video_out(video: Video, *, with_renditions: bool = False) -> dict:
+def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
     data = {
         field: getattr(video, field)
         for field in ("id", "title", "description", "visibility", "status", "owner_id", "duration", "source_width",
@@ -123,7 +114,7 @@ def video_out(video: Video, *, with_renditions: bool = False) -> dict:
     }
     data["price"] = None if video.price is None else str(video.price)
     data["stream_rate"] = None if video.stream_rate is None else str(video.stream_rate)
-    data["thumbnail_url"] = thumbnail_url(video)
+    data["thumbnail_url"] = thumbnail_url(video, viewer)
     if with_renditions:
         data.update(source_fps=video.source_fps, source_video_codec=video.source_video_codec,
                     source_audio_codec=video.source_audio_codec, renditions=list(video.renditions.all()))
@@ -138,7 +129,7 @@ def parse_amount(name: str, value: str | None) -> int | None:
     return int(value)
 
 
-@router.post("/", response={201: VideoDetailOut, **ERRORS}, auth=django_auth)
+@router.post("/", response={201: VideoDetailOut, **ERRORS}, auth=user_auth)
 def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = None):
     """Upload a source (multipart). The transcode is queued; follow it at `/videos/{id}/job`."""
     if getattr(request, "upload_too_large", None):
@@ -151,21 +142,23 @@ def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = No
         visibility=payload.visibility, price=parse_amount("price", payload.price),
         stream_rate=parse_amount("stream_rate", payload.stream_rate),
     )
-    return Status(201, video_out(video, with_renditions=True))
+    return Status(201, video_out(video, viewer=request.user, with_renditions=True))
 
 
 @router.get("/", response=list[VideoOut], auth=None)
 @paginate
 def list_videos(request, filters: Query[ListFilters]):
     """Ready public and paid videos, plus your own (staff: all). Filter by `status` and `owner`."""
-    return VideoList(services.videos_visible(user=request.user, status=filters.status, owner_id=filters.owner))
+    return VideoList(services.videos_visible(user=request.user, status=filters.status, owner_id=filters.owner),
+                     viewer=request.user)
 
 
 class VideoList:
     """A queryset wrapper the paginator can count and slice, rendering only the page it returns."""
 
-    def __init__(self, queryset):
+    def __init__(self, queryset, *, viewer):
         self.queryset = queryset
+        self.viewer = viewer
 
     def all(self):
         return self.queryset
@@ -174,16 +167,16 @@ class VideoList:
         return self.queryset.count()
 
     def __getitem__(self, page: slice):
-        return [video_out(video) for video in self.queryset[page]]
+        return [video_out(video, viewer=self.viewer) for video in self.queryset[page]]
 
 
 @router.get("/{int:video_id}", response={200: VideoDetailOut, **ERRORS}, auth=None)
 def video_detail(request, video_id: int):
     video = services.video_get(video_id=video_id, user=request.user)
-    return video_out(video, with_renditions=True)
+    return video_out(video, viewer=request.user, with_renditions=True)
 
 
-@router.get("/{int:video_id}/job", response={200: JobOut, **ERRORS}, auth=django_auth)
+@router.get("/{int:video_id}/job", response={200: JobOut, **ERRORS}, auth=user_auth)
 def video_job(request, video_id: int):
     """The latest transcode of the video, with its progress (owner and staff)."""
     video = services.video_get(video_id=video_id, user=request.user)
@@ -207,7 +200,7 @@ def video_playback(request, video_id: int):
     if not video.hls_path:
         # A re-transcode keeps the published ladder playable until the new one replaces it.
         raise services.NotReady(f"This video is not ready to play yet (status: {video.status}).")
-    token = services.playback_token_create(video=video)
+    token, expires = services.playback_token_create(video=video, viewer=request.user)
 
     def url(path: str) -> str:
         return services.media_url(video=video, path=path, token=token)
@@ -221,23 +214,12 @@ def video_playback(request, video_id: int):
         "thumbnail_url": url(video.thumbnail),
         "storyboard_vtt_url": url(video.storyboard_vtt),
         "storyboard_image_url": url(video.storyboard_image),
-        "expires_at": timezone.now() + timedelta(seconds=settings.MEDIA_PLAYBACK_LINK_SECONDS),
+        "expires_at": datetime.fromtimestamp(expires, tz=timezone.utc),
         "variants": variants,
     }
 
 
-@router.get("/{int:video_id}/media/{token}/{path:path}", url_name="video_media", auth=None,
-            response={200: None, **ERRORS}, include_in_schema=False)
-def video_media(request, video_id: int, token: str, path: str):
-    """A published file, if the signed link grants it (the link is the capability)."""
-    target = services.playback_file(video_id=video_id, token=token, path=path)
-    content_type = CONTENT_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    response = FileResponse(target.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
-@router.delete("/{int:video_id}", response={204: None, **ERRORS}, auth=django_auth)
+@router.delete("/{int:video_id}", response={204: None, **ERRORS}, auth=user_auth)
 def delete_video(request, video_id: int):
     """Delete the video and every file it has (owner and staff)."""
     video = services.video_get(video_id=video_id, user=request.user)

@@ -72,18 +72,3 @@ def signing_keys() -> list[tuple[str, bytes]]:
     from django.conf import settings
 
     return parse_signing_keys(settings.PLAYBACK_SIGNING_KEYS, fallback_secret=settings.SECRET_KEY)
-
-
-def signed_playback_prefix(*, video, viewer, now: float | None = None) -> str:
-    """The signed URL prefix under which `viewer` may fetch `video`'s HLS files.
-
-    Links live for PLAYBACK_URL_TTL seconds, and at least as long as the video
-    plus a margin, so a viewer is not cut off mid-play.
-    """
-    from django.conf import settings
-
-    viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else 0
-    lifetime = max(settings.PLAYBACK_URL_TTL, int(video.duration or 0) + 600)
-    expires = int((time.time() if now is None else now) + lifetime)
-    token = playback_token(video_id=video.pk, viewer_id=viewer_id, expires=expires, keys=signing_keys())
-    return f"/play/{video.pk}/{token}/"

@@ -19,7 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -31,6 +30,7 @@ from config.work import claim, heartbeat, stale
 from media_pipeline import hls
 from media_pipeline.ladder import plan_ladder
 from media_pipeline.models import Rendition, TranscodeJob, Video
+from media_pipeline.playback_urls import InvalidPlaybackToken, playback_token, signing_keys, verify_playback_token
 from media_pipeline.probe import InvalidMedia, ProbeLimits, probe_source, sniff_container
 from media_pipeline.signals import video_deleting, video_failed, video_ready
 
@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 TRANSCODE_CLUSTER = "long"
 TRANSCODE_TASK = "media_pipeline.tasks.transcode"
-PLAYBACK_SALT = "media_pipeline.playback"
 OUTPUT_PREFIX = "out-"
 WORK_PREFIX = ".work-"
 # Progress and heartbeat are written at most this often while ffmpeg runs.
@@ -448,34 +447,55 @@ def video_playable(*, video: Video, user) -> bool:
     return True
 
 
-def playback_token_create(*, video: Video) -> str:
-    """A signed, expiring capability for the video's published output folder (a path prefix, so
-    relative URLs inside playlists and the storyboard keep it)."""
-    return signing.dumps({"v": video.pk, "o": output_root(video)}, salt=PLAYBACK_SALT, compress=False)
+def playback_token_create(*, video: Video, viewer=None) -> tuple[str, int]:
+    """A signed, expiring token for the video's published output folder, and its expiry (unix time).
+
+    Public and unlisted videos get a link for anyone (viewer 0); private and paid ones a link
+    bound to `viewer`. Links live PLAYBACK_URL_TTL seconds, and at least the video's length
+    plus a margin, so nobody is cut off mid-play.
+    """
+    shared = video.visibility in (Video.Visibility.PUBLIC, Video.Visibility.UNLISTED)
+    viewer_id = viewer.pk if (not shared and viewer is not None and viewer.is_authenticated) else 0
+    lifetime = max(settings.PLAYBACK_URL_TTL, int(video.duration or 0) + 600)
+    expires = int(time.time()) + lifetime
+    return playback_token(video_id=video.pk, viewer_id=viewer_id, expires=expires, keys=signing_keys()), expires
 
 
-def media_url(*, video: Video, path: str, token: str | None = None) -> str:
-    """Signed URL of a published file; `path` is relative to MEDIA_ROOT (as stored on the video)."""
-    token = token or playback_token_create(video=video)
+def media_url(*, video: Video, path: str, token: str | None = None, viewer=None) -> str:
+    """Signed URL of a published file; `path` is relative to MEDIA_ROOT (as stored on the video).
+
+    The token is a path prefix, so relative URLs inside playlists and the storyboard keep it.
+    """
+    token = token or playback_token_create(video=video, viewer=viewer)[0]
     relative = path.removeprefix(output_root(video) + "/")
-    return reverse("api:video_media", kwargs={"video_id": video.pk, "token": token, "path": relative})
+    return reverse("signed-hls", kwargs={"video_id": video.pk, "token": token, "path": relative})
 
 
 def output_root(video: Video) -> str:
     return str(Path(video.hls_path).parent.as_posix()) if video.hls_path else ""
 
 
-def playback_file(*, video_id: int, token: str, path: str) -> Path:
-    """The published file `path` of video `video_id` if `token` grants it; NotFound/PermissionDenied otherwise."""
+def playback_file(*, video_id: int, token: str, path: str, requester) -> Path:
+    """The published file `path` of video `video_id` if `token` grants it to `requester`.
+
+    A link for anyone (viewer 0) works while the video is public or unlisted; a link bound
+    to a viewer works for that viewer only. The owner and staff may use any valid link.
+    Raises PermissionDenied (bad, expired or someone else's link) or NotFound.
+    """
     try:
-        grant = signing.loads(token, salt=PLAYBACK_SALT, max_age=settings.MEDIA_PLAYBACK_LINK_SECONDS)
-    except signing.SignatureExpired:
-        raise PermissionDenied("This playback link has expired; ask for a new one.") from None
-    except signing.BadSignature:
-        raise PermissionDenied("This playback link is not valid.") from None
-    if grant.get("v") != video_id or not grant.get("o"):
-        raise PermissionDenied("This playback link is not valid for this video.")
-    root = (Path(settings.MEDIA_ROOT) / grant["o"]).resolve()
+        grant = verify_playback_token(token, video_id=video_id, keys=signing_keys())
+    except InvalidPlaybackToken as error:
+        raise PermissionDenied(f"This playback link is not valid: {error}.") from None
+    video = Video.objects.filter(pk=video_id).exclude(hls_path="").first()
+    if video is None:
+        raise NotFound("No such video.")
+    requester_id = requester.pk if requester is not None and requester.is_authenticated else 0
+    if not can_manage(video=video, user=requester):
+        if grant.viewer_id == 0 and video.visibility not in (Video.Visibility.PUBLIC, Video.Visibility.UNLISTED):
+            raise PermissionDenied("This playback link is not valid for this video any more.")
+        if grant.viewer_id != 0 and grant.viewer_id != requester_id:
+            raise PermissionDenied("This playback link was issued to another viewer.")
+    root = (Path(settings.MEDIA_ROOT) / output_root(video)).resolve()
     target = (root / path).resolve()
     if not target.is_relative_to(root) or not target.is_file():
         raise NotFound("No such file.")

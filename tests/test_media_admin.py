@@ -38,7 +38,7 @@ def test_list_shows_thumbnail_status_progress_duration_in_fixed_queries(staff_cl
     response = staff_client.get("/admin/media_pipeline/video/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Sunset" in html and f"/api/videos/{ready.pk}/media/" in html and "<progress" in html
+    assert "Sunset" in html and f"/play/{ready.pk}/" in html and "<progress" in html
     assert 'value="100"' in html and "0:01" in html and "Ready" in html
     with CaptureQueriesContext(connection) as few:
         staff_client.get("/admin/media_pipeline/video/")

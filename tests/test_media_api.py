@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import m3u8
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -110,7 +112,7 @@ def test_job_progress_detail_and_playback_of_a_ready_video(creator, viewer, make
     assert job["state"] == "succeeded" and job["progress"] == 100 and job["attempts"] == 1
     detail = client_for(viewer).get(f"/api/videos/{video.pk}").json()
     assert detail["status"] == "ready" and [r["height"] for r in detail["renditions"]] == [360]
-    assert detail["thumbnail_url"].startswith(f"/api/videos/{video.pk}/media/")
+    assert detail["thumbnail_url"].startswith(f"/play/{video.pk}/")
     play = client_for(viewer).get(f"/api/videos/{video.pk}/playback")
     assert play.status_code == 200, play.content
     play = play.json()
@@ -127,18 +129,20 @@ def test_job_progress_detail_and_playback_of_a_ready_video(creator, viewer, make
     for key in ("thumbnail_url", "storyboard_vtt_url", "storyboard_image_url"):
         assert anonymous.get(play[key]).status_code == 200
     # A forged or tampered token, a path outside the output, a wrong video: refused.
-    token = play["master_url"].split("/media/")[1].split("/")[0]
-    assert anonymous.get(play["master_url"].replace(token, token[:-2] + "xx")).status_code == 403
-    assert anonymous.get(f"/api/videos/{video.pk}/media/{token}/../../../../etc/passwd").status_code in (403, 404)
-    assert anonymous.get(play["master_url"].replace(f"/videos/{video.pk}/", f"/videos/{video.pk + 1}/")).status_code == 403
+    token = play["master_url"].split("/")[3]
+    assert anonymous.get(play["master_url"].replace(token, token[:-2] + "ff")).status_code == 403
+    assert anonymous.get(f"/play/{video.pk}/{token}/../../../../etc/passwd").status_code in (403, 404)
+    assert anonymous.get(play["master_url"].replace(f"/play/{video.pk}/", f"/play/{video.pk + 1}/")).status_code == 403
 
 
 def test_playback_link_expires(creator, make_clip, settings):
     video = ready_video(creator, make_clip(width=320, height=240, seconds=1))
-    url = client_for(creator).get(f"/api/videos/{video.pk}/playback").json()["master_url"]
-    settings.MEDIA_PLAYBACK_LINK_SECONDS = -1
-    response = client_for(creator).get(url)
-    assert response.status_code == 403 and "expired" in response.json()["message"]
+    from media_pipeline.playback_urls import playback_token, signing_keys
+    from media_pipeline.services import media_url
+
+    token = playback_token(video_id=video.pk, viewer_id=0, expires=int(time.time()) - 1, keys=signing_keys())
+    response = client_for(creator).get(media_url(video=video, path=f"{video.hls_path}/master.m3u8", token=token))
+    assert response.status_code == 403 and b"expired" in response.content
 
 
 def test_private_and_paid_access(creator, viewer, make_clip):
