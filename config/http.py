@@ -1,4 +1,5 @@
-"""HTTP helpers shared by the views that hand out files: byte ranges and content types."""
+"""HTTP helpers shared by the views that hand out files (signed playback, the IPFS gateway):
+byte ranges and content types."""
 
 from __future__ import annotations
 
@@ -19,8 +20,12 @@ CONTENT_TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".png": "image/png",
+    ".webp": "image/webp",
 }
-RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE_PATTERN = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)$")
 CHUNK_SIZE = 64 * 1024
 
 

@@ -9,42 +9,18 @@ leave (502 if corrupt), a corrupt later block ends the stream early.
 
 from __future__ import annotations
 
-import mimetypes
-import re
 from urllib.parse import quote
 
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponsePermanentRedirect, StreamingHttpResponse
 from django.utils.html import format_html, format_html_join
 
+from config.http import UnsatisfiableRange, content_type_for, parse_byte_range
 from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str
 from integrations.ipfs.node import BlockMissing, CorruptBlock, EmbeddedNode, IPFSError, PathNotFound
 
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".ts": "video/mp2t",
-    ".m4s": "video/iso.segment",
-    ".mp4": "video/mp4",
-    ".vtt": "text/vtt; charset=utf-8",
-    ".json": "application/json",
-    ".txt": "text/plain; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".jpg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-}
 CAR_TYPE = "application/vnd.ipld.car"
 RAW_TYPE = "application/vnd.ipld.raw"
 IMMUTABLE = "public, max-age=29030400, immutable"
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def content_type_for(name: str) -> str:
-    dot = name.rfind(".")
-    extension = name[dot:].lower() if dot >= 0 else ""
-    if extension in CONTENT_TYPES:
-        return CONTENT_TYPES[extension]
-    guessed, _ = mimetypes.guess_type(name)
-    return guessed or "application/octet-stream"
 
 
 def plain(status: int, message: str) -> HttpResponse:
@@ -217,36 +193,17 @@ def parse_entity_bytes(value: str, size: int) -> tuple[int, int | None]:
     return start, stop
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
-    """(start, end exclusive); None = whole file; "unsatisfiable"."""
-    match = _RANGE.match(header.strip().replace(" ", ""))
-    if not match:
-        return None  # absent, malformed or several ranges: RFC 9110 lets us send the whole file
-    first, last = match.groups()
-    if not first and not last:
-        return None
-    if not first:
-        length = int(last)
-        if length == 0:
-            return "unsatisfiable"
-        return max(size - length, 0), size
-    start = int(first)
-    end = min(int(last) + 1, size) if last else size
-    if start >= size or (last and int(last) < start):
-        return "unsatisfiable"
-    return start, end
-
-
 def file_response(request, node, target, size, content_type, content_path):
     etag = f'"{cid_to_str(target)}"'
     if not_modified(request, etag):
         return common_headers(HttpResponse(status=304), etag=etag, content_path=content_path, cid=target)
-    span = parse_range(request.headers.get("Range", ""), size) if "Range" in request.headers else None
-    if span == "unsatisfiable":
+    try:
+        span = parse_byte_range(request.headers.get("Range"), size)
+    except UnsatisfiableRange:
         response = plain(416, f"range not satisfiable (size {size})")
         response["Content-Range"] = f"bytes */{size}"
         return response
-    start, end = span if span else (0, size)
+    start, end = (span[0], span[1] + 1) if span else (0, size)
     if request.method == "HEAD":
         node.get_block(target)
         response = HttpResponse(b"", content_type=content_type, status=206 if span else 200)
@@ -268,7 +225,7 @@ def directory_response(request, node, target, content_path, segments):
         index = node.resolve(target, ["index.html"])
         if node.stat(index).type == "file":
             size = node.stat(index).size
-            return file_response(request, node, index, size, CONTENT_TYPES[".html"], content_path + "/index.html")
+            return file_response(request, node, index, size, content_type_for("index.html"), content_path + "/index.html")
     except PathNotFound:
         pass
     etag = f'"DirIndex-{cid_to_str(target)}"'
