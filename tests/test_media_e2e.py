@@ -26,9 +26,9 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture
-def start_long_cluster(q_cluster_factory, media_root):
+def start_long_cluster(q_cluster_factory, media_root, settings):
     def start():
-        return q_cluster_factory(name="long", env={"MEDIA_ROOT": str(media_root)})
+        return q_cluster_factory(name=settings.TRANSCODE_CLUSTER, env={"MEDIA_ROOT": str(media_root)})
 
     return start
 
