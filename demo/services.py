@@ -110,6 +110,9 @@ def quiet_logs(names=("django-q", "httpx", "notifications", "integrations", "med
 
 def demo_parts_check(*, timeout: float = 5) -> list[str]:
     """Check every part the tour uses; raise DemoError for the first one missing, saying how to start it."""
+    if settings.CHAIN_ID not in DEV_CHAIN_IDS:
+        raise DemoError(f"CHAIN_ID is {settings.CHAIN_ID}: the demo signs with anvil's public dev keys and runs on a "
+                        f"local dev chain only (31337, as `make run` starts).")
     start_hint = "Start the platform with `make run` in another terminal"
     checks = [
         ("database", health.check_database(), "Check DATABASE_URL and run `manage.py migrate`."),
@@ -125,9 +128,6 @@ def demo_parts_check(*, timeout: float = 5) -> list[str]:
         if not part.ok:
             raise DemoError(f"The {name} is not available: {part.detail}. {hint}")
         lines.append(f"{name}: {part.detail}")
-    if settings.CHAIN_ID not in DEV_CHAIN_IDS:
-        raise DemoError(f"CHAIN_ID is {settings.CHAIN_ID}: the demo signs with anvil's public dev keys and runs on a "
-                        f"local dev chain only (31337, as `make run` starts).")
     deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
     if deployment is None:
         raise DemoError(f"No contracts are deployed on chain {settings.CHAIN_ID}: run `make run` (it deploys them) "
