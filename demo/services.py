@@ -187,10 +187,6 @@ def demo_clip_generate(*, folder: Path, name: str, seconds: int, tone_hz: int) -
     return path
 
 
-def token_units(*, tokens: int, decimals: int, thousandths: bool = False) -> int:
-    return tokens * 10 ** (decimals - 3) if thousandths else tokens * 10**decimals
-
-
 def demo_video_ensure(*, owner, title: str, visibility: str, seconds: int, tone_hz: int, fresh: bool = False,
                       price: int | None = None, stream_rate: int | None = None) -> tuple[Video, bool]:
     """The ready video `title` of an earlier run, or a new upload of a generated clip. Returns (video, uploaded)."""
@@ -237,7 +233,7 @@ def demo_transcode_follow(*, video: Video, inline: bool, on_progress: Progress, 
     return video
 
 
-def video_ipfs_records(video: Video):
+def _video_records(video: Video):
     content_type = ContentType.objects.get_for_model(Video)
     return (IPFSRecord.objects.filter(content_type=content_type, object_id=video.pk)
             .exclude(status__in=[IPFSRecord.Status.UNPINNING, IPFSRecord.Status.UNPINNED]).order_by("pk"))
@@ -245,14 +241,14 @@ def video_ipfs_records(video: Video):
 
 def demo_pins_follow(*, video: Video, on_progress: Progress, timeout: float, pickup_timeout: float) -> list[IPFSRecord]:
     """Wait until every IPFS record of the video (HLS folder, thumbnail, metadata) is pinned."""
-    if not video_ipfs_records(video).exists():
+    if not _video_records(video).exists():
         # e.g. an earlier run's video, made while IPFS_PIN_VISIBILITIES excluded it
         if not ipfs_services.ipfs_video_records_queue(video=video):
             raise DemoError(f"“{video.title}” is {video.visibility}, which IPFS_PIN_VISIBILITIES "
                             f"({', '.join(settings.IPFS_PIN_VISIBILITIES)}) does not pin.")
     started = time.monotonic()
     while True:
-        records = list(video_ipfs_records(video))
+        records = list(_video_records(video))
         pinned = sum(record.status == IPFSRecord.Status.PINNED for record in records)
         on_progress(100 * pinned / len(records),
                     ", ".join(f"{record.get_role_display().removeprefix('Video ')} {record.status}" for record in records))
@@ -300,7 +296,7 @@ class OpenedStream:
     minted: int
 
 
-def chain_call(what: str, action: Callable[[], object]):
+def _chain_call(what: str, action: Callable[[], object]):
     """Run one chain call; a revert or an unreachable node becomes a readable DemoError."""
     try:
         return action()
@@ -308,9 +304,26 @@ def chain_call(what: str, action: Callable[[], object]):
         raise DemoError(f"{what} failed on the chain at {settings.RPC_URL}: {error}") from None
 
 
-def token_meta() -> tuple[int, str]:
-    service = payment_services.blockchain_data_service()
-    return chain_call("Reading the token", lambda: (service.token_decimals(), service.token_symbol()))
+@dataclass(frozen=True)
+class FilmTerms:
+    price: int  # base units
+    stream_rate: int  # base units per second
+    decimals: int
+    symbol: str
+
+    def tokens(self, amount: int) -> str:
+        return payment_services.token_amount_format(
+            amount=amount, meta=payment_services.TokenMeta(decimals=self.decimals, symbol=self.symbol))
+
+
+def demo_film_terms() -> FilmTerms:
+    """What the paid film costs, in the deployed token's units."""
+    meta = payment_services.token_meta_get(token_address=payment_services.deployment_get().token_address)
+    if meta.decimals is None:
+        raise DemoError(f"The token's decimals could not be read from {settings.RPC_URL}: is the chain still up?")
+    return FilmTerms(price=FILM_PRICE_TOKENS * 10**meta.decimals,
+                     stream_rate=FILM_STREAM_RATE_MILLITOKENS * 10 ** (meta.decimals - 3),
+                     decimals=meta.decimals, symbol=meta.symbol)
 
 
 def demo_streams_cancel_earlier(*, viewer: DemoUser, creator: DemoUser) -> list[int]:
@@ -323,39 +336,40 @@ def demo_streams_cancel_earlier(*, viewer: DemoUser, creator: DemoUser) -> list[
     )
     cancelled = []
     for stream in running:
-        on_chain = chain_call(f"Reading stream {stream.stream_id}", lambda: service.stream(stream.stream_id))
+        on_chain = _chain_call(f"Reading stream {stream.stream_id}", lambda: service.stream(stream.stream_id))
         if on_chain.cancelled or on_chain.status == "ended":
             continue
         tx = service.streams.functions.cancelStream(stream.stream_id).build_transaction(
             {"from": Web3.to_checksum_address(viewer.address), "gas": GAS})
-        chain_call(f"Cancelling stream {stream.stream_id}",
+        _chain_call(f"Cancelling stream {stream.stream_id}",
                    lambda: send_transaction(service.w3, private_key=viewer.private_key, tx=tx))
         cancelled.append(stream.stream_id)
     return cancelled
 
 
-def demo_stream_open(*, viewer: DemoUser, creator: DemoUser, rate_per_second: int, seconds: int) -> OpenedStream:
+def demo_stream_open(*, viewer: DemoUser, creator: DemoUser, terms: FilmTerms, seconds: int) -> OpenedStream:
     """Open a stream from the viewer to the creator (minting the viewer tokens first when short), signed with
     their dev keys: mint → approve → createStream."""
     service = payment_services.blockchain_data_service()
     w3 = service.w3
     sender = Web3.to_checksum_address(viewer.address)
-    if chain_call("Reading the viewer's balance", lambda: service.native_balance(sender)) == 0:
+    if _chain_call("Reading the viewer's balance", lambda: service.native_balance(sender)) == 0:
         raise DemoError(f"The viewer's dev account {sender} has no ether for gas on this chain: the demo needs "
                         "anvil's funded dev accounts (`make run`).")
+    rate_per_second = terms.stream_rate
     deposit = rate_per_second * seconds
     minted = 0
-    if chain_call("Reading the viewer's tokens", lambda: service.token_balance(sender)) < deposit:
-        minted = max(deposit, MINT_TOKENS * 10 ** token_meta()[0])
+    if _chain_call("Reading the viewer's tokens", lambda: service.token_balance(sender)) < deposit:
+        minted = max(deposit, MINT_TOKENS * 10**terms.decimals)
         demo_tokens_mint(service=service, to=sender, amount=minted)
     approve = service.token.functions.approve(service.streams.address, deposit).build_transaction({"from": sender, "gas": GAS})
-    chain_call("Approving the deposit", lambda: send_transaction(w3, private_key=viewer.private_key, tx=approve))
-    latest = chain_call("Reading the latest block", lambda: w3.eth.get_block("latest")["timestamp"])
+    _chain_call("Approving the deposit", lambda: send_transaction(w3, private_key=viewer.private_key, tx=approve))
+    latest = _chain_call("Reading the latest block", lambda: w3.eth.get_block("latest")["timestamp"])
     start = max(latest, int(time.time())) + STREAM_START_LEAD_SECONDS
     create = service.streams.functions.createStream(
         Web3.to_checksum_address(creator.address), deposit, service.token.address, start, start + seconds,
     ).build_transaction({"from": sender, "gas": GAS})
-    receipt = chain_call("Creating the stream", lambda: send_transaction(w3, private_key=viewer.private_key, tx=create))
+    receipt = _chain_call("Creating the stream", lambda: send_transaction(w3, private_key=viewer.private_key, tx=create))
     events = [event for event in service.streams.events.CreateStream().process_receipt(receipt, errors=DISCARD)
               if event["address"].lower() == service.streams.address.lower()]
     if not events:
@@ -373,11 +387,11 @@ def demo_tokens_mint(*, service, to: str, amount: int) -> None:
         raise DemoError("CHAIN_DEPLOYER_KEY is not set: the key that deployed the token mints the viewer's tokens "
                         "(`make run` sets DEBUG=1, which defaults it to anvil's first dev key).")
     minter = Account.from_key(settings.CHAIN_DEPLOYER_KEY).address
-    owner = chain_call("Reading the token's owner", lambda: service.token.functions.owner().call())
+    owner = _chain_call("Reading the token's owner", lambda: service.token.functions.owner().call())
     if owner.lower() != minter.lower():
         raise DemoError(f"The token's owner is {owner}, but CHAIN_DEPLOYER_KEY is {minter}'s key: it cannot mint.")
     tx = service.token.functions.mint(to, amount).build_transaction({"from": minter, "gas": GAS})
-    chain_call("Minting the viewer's tokens", lambda: send_transaction(service.w3, private_key=settings.CHAIN_DEPLOYER_KEY, tx=tx))
+    _chain_call("Minting the viewer's tokens", lambda: send_transaction(service.w3, private_key=settings.CHAIN_DEPLOYER_KEY, tx=tx))
 
 
 def demo_chain_index(*, until: Callable[[], bool], timeout: float,
@@ -385,7 +399,7 @@ def demo_chain_index(*, until: Callable[[], bool], timeout: float,
     """Run indexer passes until `until()` holds. On anvil, mines the CHAIN_CONFIRMATIONS blocks a new
     row waits for (nothing else mines there); on another dev chain, waits for them."""
     service = payment_services.blockchain_data_service()
-    is_anvil = "anvil" in chain_call("Reading the node's version", lambda: service.w3.client_version).lower()
+    is_anvil = "anvil" in _chain_call("Reading the node's version", lambda: service.w3.client_version).lower()
     deadline = time.monotonic() + timeout
     while True:
         result = payment_services.chain_sync()
@@ -398,7 +412,7 @@ def demo_chain_index(*, until: Callable[[], bool], timeout: float,
             raise DemoError(f"The indexer did not see the stream confirmed in {timeout:.0f} s "
                             f"(CHAIN_CONFIRMATIONS={settings.CHAIN_CONFIRMATIONS}; see `manage.py chain status`).")
         if is_anvil and not result.busy and settings.CHAIN_CONFIRMATIONS:
-            chain_call("Mining blocks", lambda: service.w3.provider.make_request(
+            _chain_call("Mining blocks", lambda: service.w3.provider.make_request(
                 "anvil_mine", [hex(settings.CHAIN_CONFIRMATIONS)]))
         time.sleep(POLL_SECONDS)
 
@@ -409,7 +423,7 @@ def demo_stream_row(*, stream_id: int) -> PaymentStream | None:
                                         stream_id=stream_id).first()
 
 
-def wait_until_started(stream: PaymentStream, *, timeout: float = 120) -> float:
+def demo_stream_wait_start(stream: PaymentStream, *, timeout: float = 120) -> float:
     """Sleep until the stream's start time has passed here (paid access counts running streams only)."""
     wait = (stream.start_time - timezone.now()).total_seconds()
     if wait > timeout:

@@ -643,7 +643,7 @@ def token_meta_get(*, token_address: str) -> TokenMeta:
     Never raises: when the node does not answer, amounts are shown in base units and it is asked again later."""
     from django.core.cache import cache
 
-    from integrations.blockchain.service import BlockchainDataService
+    from integrations.blockchain.artifacts import TOKEN, contract_abi
 
     key = f"payments:token-meta:{settings.CHAIN_ID}:{token_address.lower()}"
     cached = cache.get(key)
@@ -652,8 +652,8 @@ def token_meta_get(*, token_address: str) -> TokenMeta:
     try:
         # No retries: a page waits for this call, and a down node is reported by the health check.
         w3 = Web3(Web3.HTTPProvider(settings.RPC_URL, request_kwargs={"timeout": 3}, exception_retry_configuration=None))
-        service = BlockchainDataService(w3=w3, token_address=token_address, stream_address=token_address)
-        meta = TokenMeta(decimals=service.token_decimals(), symbol=service.token_symbol())
+        token = w3.eth.contract(address=Web3.to_checksum_address(token_address), abi=contract_abi(TOKEN))
+        meta = TokenMeta(decimals=token.functions.decimals().call(), symbol=token.functions.symbol().call())
         cache.set(key, (meta.decimals, meta.symbol), TOKEN_META_CACHE_SECONDS)
     except Exception as error:  # any failure (no node, no contract, not an ERC-20) means "unknown", never a 500
         log.info("token %s: decimals unknown (%s)", token_address, error)

@@ -58,6 +58,7 @@ def assert_tour_done(output: str, smtp_server, settings) -> tuple[Video, Video, 
     assert stream.creation_confirmed and stream.sender_user == viewer and stream.recipient_user == creator
     assert stream.rate_per_second == film.stream_rate
 
+    assert "paid, 5 FLOW or a stream of 0.001 FLOW/s" in output
     assert "refused: paid video" in output
     assert "the paid film now plays for the viewer" in output
     assert f"{settings.SITE_URL}/play/{film.pk}/" in output

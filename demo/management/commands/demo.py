@@ -56,9 +56,7 @@ class Command(BaseCommand):
             login = f"password {person.password} (shown once)" if person.password else "existing account"
             self.say(f"{role:<8} {person.user.email}  wallet {person.address}  {login}")
 
-        decimals, symbol = services.token_meta()
-        rate = services.token_units(tokens=services.FILM_STREAM_RATE_MILLITOKENS, decimals=decimals, thousandths=True)
-        price = services.token_units(tokens=services.FILM_PRICE_TOKENS, decimals=decimals)
+        terms = services.demo_film_terms()
         self.step("Sample clips from ffmpeg's test sources, uploaded by the creator")
         trailer, uploaded = services.demo_video_ensure(
             owner=creator.user, title=services.TRAILER_TITLE, visibility=Video.Visibility.PUBLIC,
@@ -67,9 +65,9 @@ class Command(BaseCommand):
                  + ("" if uploaded else " (ready from an earlier run; --fresh uploads again)"))
         film, uploaded = services.demo_video_ensure(
             owner=creator.user, title=services.FILM_TITLE, visibility=Video.Visibility.PAID,
-            seconds=services.FILM_SECONDS, tone_hz=660, fresh=fresh, price=price, stream_rate=rate)
-        self.say(f"video {film.pk} “{film.title}”: paid, {services.FILM_PRICE_TOKENS} {symbol} or a stream of "
-                 f"{rate / 10**decimals:g} {symbol}/s (paid videos stay off IPFS: a CID is readable by anyone)"
+            seconds=services.FILM_SECONDS, tone_hz=660, fresh=fresh, price=terms.price, stream_rate=terms.stream_rate)
+        self.say(f"video {film.pk} “{film.title}”: paid, {terms.tokens(terms.price)} or a stream of "
+                 f"{terms.tokens(terms.stream_rate)}/s (paid videos stay off IPFS: a CID is readable by anyone)"
                  + ("" if uploaded else " (ready from an earlier run)"))
 
         self.step("Transcoding to HLS")
@@ -101,18 +99,17 @@ class Command(BaseCommand):
             self.say("already playable for the viewer (an earlier payment to the creator)")
 
         self.step("The viewer opens a payment stream to the creator on the local chain")
-        opened = services.demo_stream_open(viewer=viewer, creator=creator, rate_per_second=rate,
-                                           seconds=services.STREAM_SECONDS)
+        opened = services.demo_stream_open(viewer=viewer, creator=creator, terms=terms, seconds=services.STREAM_SECONDS)
         if opened.minted:
-            self.say(f"minted {opened.minted / 10**decimals:g} {symbol} to the viewer")
-        self.say(f"stream #{opened.stream_id}: {opened.deposit / 10**decimals:g} {symbol} over "
+            self.say(f"minted {terms.tokens(opened.minted)} to the viewer")
+        self.say(f"stream #{opened.stream_id}: {terms.tokens(opened.deposit)} over "
                  f"{services.STREAM_SECONDS} s, tx {opened.tx_hash} in block {opened.block_number}")
 
         self.step("Indexing the chain")
         services.demo_chain_index(on_pass=self.indexed, timeout=timeout, until=lambda: bool(
             (row := services.demo_stream_row(stream_id=opened.stream_id)) and row.creation_confirmed))
         stream = services.demo_stream_row(stream_id=opened.stream_id)
-        waited = services.wait_until_started(stream)
+        waited = services.demo_stream_wait_start(stream)
         self.say(f"stream #{stream.stream_id} mirrored and confirmed"
                  + (f"; waited {waited:.0f} s for its start time" if waited else "")
                  + f"; active: {stream_is_active(stream)}")
