@@ -4,7 +4,7 @@ block explorer: transaction, block, confirmations, parties, amounts in the token
 from datetime import timedelta
 
 from django.contrib import admin
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -29,7 +29,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 def with_head_block(queryset):
     """Each row with the chain head the indexer saw last (for confirmations), in the same query."""
-    heads = IndexerCursor.objects.filter(chain_id=OuterRef("chain_id")).order_by("-head_block").values("head_block")[:1]
+    heads = IndexerCursor.objects.filter(chain_id=OuterRef("chain_id")).order_by(F("head_block").desc(nulls_last=True))
+    heads = heads.values("head_block")[:1]
     return queryset.annotate(head_block=Subquery(heads))
 
 
