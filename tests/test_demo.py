@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 
@@ -19,6 +18,7 @@ from media_pipeline.models import Video
 from notifications.models import OutboundEmail
 from payments.models import PaymentStream
 from tests.fixtures.processes import ROOT
+from tests.fixtures.qcluster import child_environment
 
 
 @pytest.fixture
@@ -127,9 +127,8 @@ def test_a_missing_smtp_server_is_named_with_the_fix(settings, anvil, db):
         run_demo()
 
 
-def test_without_a_chain_the_command_exits_non_zero_and_says_to_start_the_platform(tmp_path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATA_DIR": str(tmp_path),
-           "RPC_URL": "http://127.0.0.1:9"}
+def test_without_a_chain_the_command_exits_non_zero_and_says_to_start_the_platform(tmp_path, db):
+    env = child_environment(DATA_DIR=str(tmp_path), RPC_URL="http://127.0.0.1:9")
     result = subprocess.run([sys.executable, "manage.py", "demo"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 1, result.stdout + result.stderr
