@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "media_pipeline",
     "integrations",
     "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,22 +1,53 @@
 from django.contrib import admin, messages
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from config.admin_display import badge
 from config.errors import ServiceError
 from integrations import services
 from integrations.models import IPFSRecord
 
 
+STATUS_TONES = {"pinned": "ok", "pinning": "busy", "queued": "waiting", "failed": "bad", "unpinning": "busy",
+                "unpinned": "off"}
+
+
 @admin.register(IPFSRecord)
 class IPFSRecordAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "kind", "role", "status", "backend", "cid_link", "size", "attempts", "short_error",
-                    "created_at")
+    list_display = ("id", "name", "kind", "role", "status_badge", "backend", "cid_link", "size", "attempts", "short_error",
+                    "linked", "created_at")
     list_filter = ("status", "backend", "kind", "role")
     search_fields = ("cid", "name")
-    readonly_fields = ("cid", "kind", "role", "size", "backend", "import_params", "source_path", "status", "attempts",
-                       "last_error", "heartbeat_at", "next_attempt_at", "enqueued_at", "pinned_at", "remote_request_id",
-                       "content_type", "object_id", "uploaded_by", "created_at", "updated_at", "cid_link")
-    fields = readonly_fields[:-1] + ("name",)
+    list_select_related = ("content_type",)
+    readonly_fields = ("cid", "gateway_links", "status_badge", "kind", "role", "size", "backend", "import_params",
+                       "source_path", "attempts", "last_error", "heartbeat_at", "next_attempt_at", "enqueued_at",
+                       "pinned_at", "remote_request_id", "linked", "uploaded_by", "created_at", "updated_at", "cid_link")
+    fields = ("name",) + readonly_fields[:-1]
     actions = ("retry_failed", "unpin")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, record):
+        return badge(record.get_status_display(), STATUS_TONES.get(record.status, "off"))
+
+    @admin.display(description="on the gateway")
+    def gateway_links(self, record):
+        if not record.cid:
+            return "— (not imported yet)"
+        if record.role == IPFSRecord.Role.VIDEO_HLS:
+            return format_html('<a href="{0}">{0}</a><br><a href="{0}master.m3u8">master.m3u8</a> (play it in any HLS player)',
+                               record.gateway_url)
+        return format_html('<a href="{0}">{0}</a>', record.gateway_url)
+
+    @admin.display(description="for")
+    def linked(self, record):
+        if not record.content_type_id or not record.object_id:
+            return "—"
+        model = record.content_type
+        try:
+            url = reverse(f"admin:{model.app_label}_{model.model}_change", args=[record.object_id])
+        except NoReverseMatch:
+            return f"{model.name} {record.object_id}"
+        return format_html('<a href="{}">{} {}</a>', url, model.name, record.object_id)
 
     @admin.display(description="CID")
     def cid_link(self, record):

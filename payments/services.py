@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, localcontext
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from web3 import Web3
 
 from config.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from config.work import claim, stale
@@ -622,3 +624,75 @@ def blockchain_data_service(*, rpc_url: str | None = None):
             chain_id=deployment.chain_id, address=address, offset=offset, limit=limit
         ),
     )
+
+
+# --- display (admin) ----------------------------------------------------------------------------
+
+TOKEN_META_CACHE_SECONDS = 24 * 3600
+TOKEN_META_RETRY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class TokenMeta:
+    decimals: int | None  # None: the node did not answer; amounts are shown in base units
+    symbol: str = ""
+
+
+def token_meta_get(*, token_address: str) -> TokenMeta:
+    """A token's decimals and symbol, read from the chain once and cached (a token never changes them).
+    Never raises: when the node does not answer, amounts are shown in base units and it is asked again later."""
+    from django.core.cache import cache
+
+    from integrations.blockchain.artifacts import TOKEN, contract_abi
+
+    key = f"payments:token-meta:{settings.CHAIN_ID}:{token_address.lower()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return TokenMeta(*cached)
+    try:
+        # No retries: a page waits for this call, and a down node is reported by the health check.
+        w3 = Web3(Web3.HTTPProvider(settings.RPC_URL, request_kwargs={"timeout": 3}, exception_retry_configuration=None))
+        token = w3.eth.contract(address=Web3.to_checksum_address(token_address), abi=contract_abi(TOKEN))
+        meta = TokenMeta(decimals=token.functions.decimals().call(), symbol=token.functions.symbol().call())
+        cache.set(key, (meta.decimals, meta.symbol), TOKEN_META_CACHE_SECONDS)
+    except Exception as error:  # any failure (no node, no contract, not an ERC-20) means "unknown", never a 500
+        log.info("token %s: decimals unknown (%s)", token_address, error)
+        meta = TokenMeta(decimals=None)
+        cache.set(key, (None, ""), TOKEN_META_RETRY_SECONDS)
+    return meta
+
+
+def token_amount_format(*, amount: int, meta: TokenMeta) -> str:
+    """`3.6 FLOW` (exact, no float), or `3,600 base units` when the decimals are unknown."""
+    if meta.decimals is None:
+        return f"{int(amount):,} base units"
+    with localcontext() as context:
+        context.prec = 100  # uint256 has 78 digits: keep every one
+        value = Decimal(int(amount)).scaleb(-meta.decimals).normalize()
+        text = f"{value:,f}"
+    return f"{text} {meta.symbol}".strip()
+
+
+@dataclass(frozen=True)
+class StreamAmounts:
+    status: str  # scheduled, streaming, ended, cancelled
+    streamed: int  # owed to the recipient so far (withdrawn or not)
+    to_stream: int  # still to flow to the recipient (0 once ended or cancelled)
+    withdrawable: int  # streamed but not yet withdrawn
+    seconds_left: int
+
+
+def stream_amounts(*, stream: PaymentStream, at: datetime | None = None) -> StreamAmounts:
+    """A mirrored stream's amounts at `at` (default now), from its rate and times, as the contract computes them."""
+    from integrations.blockchain.service import streamed_amount
+
+    at = at or timezone.now()
+    if stream.cancelled:
+        return StreamAmounts(status="cancelled", streamed=int(stream.withdrawn), to_stream=0, withdrawable=0, seconds_left=0)
+    streamed = streamed_amount(deposit=int(stream.deposit), rate_per_second=int(stream.rate_per_second),
+                               start_time=int(stream.start_time.timestamp()), stop_time=int(stream.stop_time.timestamp()),
+                               at=int(at.timestamp()))
+    status = "scheduled" if at < stream.start_time else "ended" if at >= stream.stop_time else "streaming"
+    seconds_left = 0 if status == "ended" else int((stream.stop_time - max(at, stream.start_time)).total_seconds())
+    return StreamAmounts(status=status, streamed=streamed, to_stream=int(stream.deposit) - streamed,
+                         withdrawable=max(streamed - int(stream.withdrawn), 0), seconds_left=seconds_left)

@@ -3,6 +3,7 @@
 Starts a local anvil chain, the SMTP sink, the web server and two django-q2
 clusters (the default one and `<Q_NAME>-long` for transcodes), each in its own process group;
 prints the URLs; Ctrl-C (or SIGTERM) stops every process it started.
+`run_platform.py demo [args]` runs `manage.py demo` with the same settings (`make demo`).
 """
 
 from __future__ import annotations
@@ -89,8 +90,9 @@ def stop_all(parts: list[Part]) -> None:
             pass
 
 
-def main() -> int:
-    env = os.environ.copy()
+def platform_env(environ) -> tuple[dict, int, int, int]:
+    """The environment of every part (and of `make demo`, which talks to them): env, web, anvil and SMTP ports."""
+    env = dict(environ)
     env.setdefault("DEBUG", "1")
     web_port = int(env.get("FLOWCAST_WEB_PORT", "8000"))
     anvil_port = int(env.get("FLOWCAST_ANVIL_PORT", "8545"))
@@ -99,6 +101,17 @@ def main() -> int:
     env.setdefault("RPC_URL", f"http://127.0.0.1:{anvil_port}")
     env.setdefault("EMAIL_HOST", "127.0.0.1")
     env.setdefault("EMAIL_PORT", str(smtp_port))
+    return env, web_port, anvil_port, smtp_port
+
+
+def demo(args: list[str]) -> int:
+    """`make demo`: `manage.py demo` against the parts `make run` started, with the same settings."""
+    env = platform_env(os.environ)[0]
+    return subprocess.run([*MANAGE, "demo", *args], env=env, cwd=ROOT).returncode
+
+
+def main() -> int:
+    env, web_port, anvil_port, smtp_port = platform_env(os.environ)
     data_dir = Path(env.get("DATA_DIR", ROOT / "data"))
     (data_dir / "anvil").mkdir(parents=True, exist_ok=True)
 
@@ -153,6 +166,8 @@ def main() -> int:
             f"  mailbox    http://127.0.0.1:{web_port}/admin/notifications/outboundemail/mailbox/ (what the sink received)\n"
             f"  IPFS       gateway http://127.0.0.1:{web_port}/ipfs/<cid>/ , Kubo RPC http://127.0.0.1:{web_port}/api/v0/ "
             "(embedded node, served by the web process)\n"
+            "Next, in another terminal: `make demo` walks you through the whole loop (upload, HLS, IPFS,\n"
+            "a payment stream on the local chain, paid playback, emails) and prints the URLs to open.\n"
             "Press Ctrl-C to stop everything.\n",
             flush=True,
         )
@@ -173,4 +188,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(demo(sys.argv[2:]) if sys.argv[1:2] == ["demo"] else main())

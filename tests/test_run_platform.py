@@ -64,6 +64,7 @@ def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
         output = (tmp_path / "run.log").read_text()
         assert runner.poll() is None, output
         assert f"http://127.0.0.1:{web}/admin/" in output
+        assert "`make demo` walks you through the whole loop" in output
         children = descendants(runner.pid)
         assert len(children) >= 5, output
 

@@ -33,3 +33,32 @@ def test_changelist_and_retry_action(staff_client, settings, tmp_path):
     failed.refresh_from_db()
     assert failed.status == "queued" and failed.attempts == 0
     assert staff_client.get(f"/admin/integrations/ipfsrecord/{pinned.pk}/change/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_status_colours_gateway_links_and_the_video_they_belong_to(staff_client, settings, tmp_path):
+    from django.contrib.contenttypes.models import ContentType
+
+    from media_pipeline.models import Video
+
+    settings.IPFS_BLOCKSTORE_DIR = tmp_path / "blocks"
+    owner = staff_client.get("/admin/").wsgi_request.user
+    video = Video.objects.create(owner=owner, title="linked")
+    hls = IPFSRecord.objects.create(name="linked (HLS)", kind="directory", role="video_hls", backend="embedded",
+                                    status="pinned", cid="QmeCjAMPNFRJbC3eE5TcrKiQtBYAk2ig52kTaGnkRghLLX",
+                                    content_type=ContentType.objects.get_for_model(Video), object_id=video.pk)
+    IPFSRecord.objects.create(name="queued one", kind="file", backend="embedded", status="queued")
+    IPFSRecord.objects.create(name="broken", kind="file", backend="kubo", status="failed", attempts=6,
+                              last_error="gave up after 6 attempts: Kubo add failed")
+
+    listing = staff_client.get("/admin/integrations/ipfsrecord/").content.decode()
+    assert "status-ok" in listing and "status-waiting" in listing and "status-bad" in listing
+    video_url = f"/admin/media_pipeline/video/{video.pk}/change/"
+    assert video_url in listing
+
+    detail = staff_client.get(f"/admin/integrations/ipfsrecord/{hls.pk}/change/")
+    assert detail.status_code == 200
+    html = detail.content.decode()
+    gateway = f"{settings.IPFS_GATEWAY_URL.rstrip('/')}/{hls.cid}/"
+    assert f'href="{gateway}"' in html and f'href="{gateway}master.m3u8"' in html
+    assert video_url in html and "Pinned" in html

@@ -1,0 +1,15 @@
+"""Display pieces the apps' admin pages share."""
+
+from django.utils.html import format_html
+
+# Colours readable on the admin's light and dark themes, with white text.
+TONES = {"ok": "#2e7d32", "busy": "#1565c0", "waiting": "#8d6e00", "bad": "#c62828", "off": "#616161"}
+
+
+def badge(label: str, tone: str):
+    """A coloured status pill: `tone` is one of TONES (ok, busy, waiting, bad, off)."""
+    return format_html(
+        '<span class="status-badge status-{}" style="background:{};color:#fff;padding:1px 8px;border-radius:9px;'
+        'font-size:11px;font-weight:600;white-space:nowrap;">{}</span>',
+        tone, TONES[tone], label,
+    )
