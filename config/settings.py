@@ -15,9 +15,10 @@ from config.env import (
     env_list,
     q_cluster_config,
     q_name,
-    transcode_cluster_name,
     secret_key,
+    transcode_cluster_name,
 )
+from integrations.blockchain.devkeys import ANVIL_DEV_KEYS
 
 ENV = os.environ
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -169,9 +170,7 @@ CHAIN_SYNC_INTERVAL = float(ENV.get("CHAIN_SYNC_INTERVAL", "3"))
 CHAIN_RPC_RETRIES = env_int(ENV, "CHAIN_RPC_RETRIES", 6)
 # Key that `manage.py chain deploy` pays gas with; empty in production unless set. On the local
 # anvil of `make run` (DEBUG) it defaults to anvil's first well-known dev account.
-CHAIN_DEPLOYER_KEY = ENV.get(
-    "CHAIN_DEPLOYER_KEY", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" if DEBUG else ""
-)
+CHAIN_DEPLOYER_KEY = ENV.get("CHAIN_DEPLOYER_KEY", ANVIL_DEV_KEYS[0] if DEBUG else "")
 
 # IPFS -----------------------------------------------------------------------
 IPFS_BACKEND = ENV.get("IPFS_BACKEND", "embedded")  # embedded | kubo | pinning

@@ -34,6 +34,7 @@ from config import health
 from config.errors import ServiceError
 from integrations import services as ipfs_services
 from integrations.blockchain.deploy import has_code, send_transaction
+from integrations.blockchain.devkeys import ANVIL_DEV_KEYS, DEV_CHAIN_IDS
 from integrations.mail_sink import read_mailbox
 from integrations.models import IPFSRecord
 from media_pipeline import services as media_services
@@ -45,10 +46,8 @@ from payments.models import ChainDeployment, PaymentStream
 CREATOR_EMAIL = "demo-creator@flowcast.localhost"
 VIEWER_EMAIL = "demo-viewer@flowcast.localhost"
 # anvil's dev accounts #1 and #2 (#0 deploys the contracts and mints: CHAIN_DEPLOYER_KEY).
-CREATOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-VIEWER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
-# Chains whose dev accounts are public test keys (anvil, Hardhat, Ganache).
-DEV_CHAIN_IDS = {31337, 1337}
+CREATOR_KEY = ANVIL_DEV_KEYS[1]
+VIEWER_KEY = ANVIL_DEV_KEYS[2]
 
 TRAILER_TITLE = "Flowcast demo: trailer"
 FILM_TITLE = "Flowcast demo: the film"

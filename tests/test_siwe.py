@@ -11,9 +11,10 @@ from eth_account.messages import encode_defunct
 
 from accounts import siwe
 from accounts.models import User
+from integrations.blockchain.devkeys import ANVIL_DEV_KEYS
 
-WALLET = Account.from_key("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
-OTHER = Account.from_key("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804e8ab365a")
+WALLET = Account.from_key(ANVIL_DEV_KEYS[1])
+OTHER = Account.from_key(ANVIL_DEV_KEYS[2])
 SITE = "http://testserver"
 
 
