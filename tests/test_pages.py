@@ -232,3 +232,17 @@ def test_admin_retranscode_without_a_source_says_why(creator):
     response = client_for(admin).post(f"/admin/media_pipeline/video/{video.pk}/retranscode/", follow=True)
     assert "no source file" in response.content.decode()
     assert not video.transcode_jobs.exists()
+
+
+def test_studio_runs_a_fixed_number_of_queries(creator):
+    client = client_for(creator)
+    published(creator, title="one")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/studio/")
+    for index in range(5):
+        video = published(creator, title=f"more {index}")
+        TranscodeJob.objects.create(video=video, state="succeeded", progress=100)
+    with CaptureQueriesContext(connection) as many:
+        html = client.get("/studio/").content.decode()
+    assert html.count("<tr data-video=") == 6
+    assert len(many) == len(few)

@@ -5,6 +5,8 @@
   const box = document.getElementById("transcode-status");
   if (!box) return;
   const POLL_MS = 1000;
+  // Every state this page has shown, the server-rendered one first (people and tests can read it).
+  const states = (window.transcodeStates = box.dataset.jobState ? [box.dataset.jobState] : []);
   const ensure = (selector, make) => box.querySelector(selector) || box.appendChild(make());
   const tick = () => fetch(box.dataset.jobUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
@@ -18,6 +20,7 @@
       const video = box.querySelector(".video-status");
       video.textContent = { queued: "Queued", running: "Processing", succeeded: "Ready", failed: "Failed" }[job.state] || video.textContent;
       box.dataset.jobState = job.state;
+      if (states[states.length - 1] !== job.state) states.push(job.state);
       if (job.state === "queued" || job.state === "running") setTimeout(tick, POLL_MS);
     })
     .catch(() => {});  // no transcode yet: nothing to follow
