@@ -96,9 +96,19 @@ def sqlite_config(path: Path) -> dict:
     }
 
 
+def q_name(env: Mapping[str, str]) -> str:
+    return env.get("Q_NAME", "flowcast")
+
+
+def transcode_cluster_name(q_name: str) -> str:
+    """The alternative cluster for transcodes. django-q2 uses a cluster's name as its Redis list key,
+    so the name carries `Q_NAME`: two sites (or test runs) on one Redis never take each other's jobs."""
+    return f"{q_name}-long"
+
+
 def q_cluster_config(env: Mapping[str, str], *, cpu_count: int) -> dict:
     """django-q2 settings: the ORM broker on the default database unless `REDIS_URL` is set."""
-    name = env.get("Q_NAME", "flowcast")
+    name = q_name(env)
     config: dict = {
         "name": name,
         "workers": env_int(env, "Q_WORKERS", max(1, min(cpu_count, 4))),
@@ -112,8 +122,8 @@ def q_cluster_config(env: Mapping[str, str], *, cpu_count: int) -> dict:
         "label": "Tasks",
         "ALT_CLUSTERS": {
             # Transcodes run for minutes to hours: their own cluster with a long timeout
-            # (`Q_CLUSTER_NAME=long manage.py qcluster`) and one encode per worker.
-            "long": {
+            # (`Q_CLUSTER_NAME=flowcast-long manage.py qcluster`) and one encode per worker.
+            transcode_cluster_name(name): {
                 "workers": env_int(env, "Q_LONG_WORKERS", 1),
                 "timeout": env_int(env, "Q_LONG_TIMEOUT", 10800),
                 "retry": env_int(env, "Q_LONG_RETRY", 11400),

@@ -14,6 +14,8 @@ from config.env import (
     env_ladder,
     env_list,
     q_cluster_config,
+    q_name,
+    transcode_cluster_name,
     secret_key,
 )
 
@@ -111,10 +113,11 @@ FILE_UPLOAD_HANDLERS = [
 ]
 
 # Throttles and other short-lived shared state: Redis when there is one, so every
-# web process counts the same requests; else this process's memory.
+# web process counts the same requests; else this process's memory. Keys carry Q_NAME, the
+# site's namespace on a shared Redis (as the django-q2 queues do).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV["REDIS_URL"], "KEY_PREFIX": "flowcast"}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV["REDIS_URL"], "KEY_PREFIX": q_name(ENV)}
         if ENV.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -122,6 +125,7 @@ CACHES = {
 
 # Jobs ---------------------------------------------------------------------
 Q_CLUSTER = q_cluster_config(ENV, cpu_count=os.cpu_count() or 1)
+TRANSCODE_CLUSTER = transcode_cluster_name(Q_CLUSTER["name"])
 
 # Media ----------------------------------------------------------------------
 # The encoder: imageio-ffmpeg's bundled ffmpeg 9 when installed (it runs a one-process ladder's

@@ -36,7 +36,6 @@ from media_pipeline.signals import video_deleting, video_failed, video_ready
 
 logger = logging.getLogger(__name__)
 
-TRANSCODE_CLUSTER = "long"
 TRANSCODE_TASK = "media_pipeline.tasks.transcode"
 OUTPUT_PREFIX = "out-"
 WORK_PREFIX = ".work-"
@@ -147,7 +146,7 @@ def transcode_request(*, video: Video) -> TranscodeJob:
 
 
 def transcode_enqueue(*, job_id: int) -> None:
-    async_task(TRANSCODE_TASK, job_id, cluster=TRANSCODE_CLUSTER, task_name=f"transcode-{job_id}-{time.time_ns()}")
+    async_task(TRANSCODE_TASK, job_id, cluster=settings.TRANSCODE_CLUSTER, task_name=f"transcode-{job_id}-{time.time_ns()}")
 
 
 def transcode_jobs_sweep(*, older_than: timedelta | None = None) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """`make run`: the whole platform on 127.0.0.1 with embedded defaults.
 
 Starts a local anvil chain, the SMTP sink, the web server and two django-q2
-clusters (default and "long" for transcodes), each in its own process group;
+clusters (the default one and `<Q_NAME>-long` for transcodes), each in its own process group;
 prints the URLs; Ctrl-C (or SIGTERM) stops every process it started.
 """
 
@@ -19,6 +19,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config.env import q_name, transcode_cluster_name  # noqa: E402
 PYTHON = sys.executable
 MANAGE = [PYTHON, str(ROOT / "manage.py")]
 
@@ -118,7 +121,7 @@ def main() -> int:
         Part("web", [*MANAGE, "runserver", f"127.0.0.1:{web_port}", "--noreload"],
              lambda: http_ready(f"http://127.0.0.1:{web_port}/api/health")),
         Part("worker", [*MANAGE, "qcluster"], lambda: True),
-        Part("worker-long", [*MANAGE, "qcluster"], lambda: True, env={"Q_CLUSTER_NAME": "long"}),
+        Part("worker-long", [*MANAGE, "qcluster"], lambda: True, env={"Q_CLUSTER_NAME": transcode_cluster_name(q_name(env))}),
     ]
     interrupted = False
 

@@ -1,4 +1,4 @@
-"""Upload → ready through a real django-q2 "long" cluster; bad input and a killed worker on the way."""
+"""Upload → ready through a real django-q2 transcode cluster; bad input and a killed worker on the way."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture
-def start_long_cluster(q_cluster_factory, media_root):
+def start_long_cluster(q_cluster_factory, media_root, settings):
     def start():
-        return q_cluster_factory(name="long", env={"MEDIA_ROOT": str(media_root)})
+        return q_cluster_factory(name=settings.TRANSCODE_CLUSTER, env={"MEDIA_ROOT": str(media_root)})
 
     return start
 
@@ -74,7 +74,7 @@ def test_bad_inputs_fail_readably_and_the_worker_keeps_working(start_long_cluste
         with open(path, "rb") as file:
             video = Video(owner=creator, title=name)
             video.source.save(name, File(file), save=False)
-            video.save()  # autocommit: the on-commit hook queues it on the long cluster
+            video.save()  # autocommit: the on-commit hook queues it on the transcode cluster
         ids.append(video.pk)
     good = services.video_upload(owner=creator, title="good", upload=SimpleUploadedFile(
         "good.mp4", make_clip(width=320, height=240, seconds=2).read_bytes()))

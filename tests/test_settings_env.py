@@ -62,7 +62,7 @@ def test_bad_redis_url_is_a_clear_error():
 def test_retry_exceeds_timeout_in_every_cluster():
     config = q_cluster_config({}, cpu_count=2)
     assert config["retry"] > config["timeout"]
-    long = config["ALT_CLUSTERS"]["long"]
+    long = config["ALT_CLUSTERS"]["flowcast-long"]
     assert long["retry"] > long["timeout"]
 
 

@@ -43,7 +43,8 @@ class Command(BaseCommand):
             if job is None:
                 raise CommandError("Another worker took this job; follow it without --sync.")
         elif no_wait:
-            self.stdout.write("queued on the long cluster (run `Q_CLUSTER_NAME=long manage.py qcluster`).")
+            self.stdout.write(f"queued on the {settings.TRANSCODE_CLUSTER} cluster "
+                              f"(run `Q_CLUSTER_NAME={settings.TRANSCODE_CLUSTER} manage.py qcluster`).")
             return
         else:
             job = self.follow(job)
