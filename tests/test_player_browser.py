@@ -115,12 +115,13 @@ def test_player_plays_the_ladder_with_quality_menu_and_storyboard(page, live_ser
     save_screenshot(page, "home")
 
 
-def test_admin_previews_the_video_and_retranscodes_it(page, live_server, publish, media, q_cluster_factory):
+def test_admin_previews_the_video_and_retranscodes_it(page, live_server, publish, media, q_cluster_factory,
+                                                      settings):
     staff = User.objects.create_superuser(email="staff@example.com", password=PASSWORD)
     creator = User.objects.create_user("creator@example.com", PASSWORD)
     video = publish(creator, title="Sunset", visibility="private")
     first_job = video.transcode_jobs.get()
-    q_cluster_factory(name="long", env=media)
+    q_cluster_factory(name=settings.TRANSCODE_CLUSTER, env=media)
 
     sign_in(page, live_server.url, staff.email, admin=True)
     page.goto(f"{live_server.url}/admin/media_pipeline/video/{video.pk}/change/")
@@ -190,9 +191,9 @@ def test_paid_video_is_refused_before_a_stream_and_plays_after_it(page, live_ser
 
 
 def test_studio_uploads_with_a_progress_bar_and_follows_the_transcode(page, live_server, media, make_clip,
-                                                                       q_cluster_factory):
+                                                                       q_cluster_factory, settings):
     creator = User.objects.create_user("creator@example.com", PASSWORD)
-    q_cluster_factory(name="long", env=media)
+    q_cluster_factory(name=settings.TRANSCODE_CLUSTER, env=media)
     page.goto(f"{live_server.url}/studio/")
     assert page.url.endswith("/signin/?next=/studio/")
     page.fill("#id_username", creator.email)
