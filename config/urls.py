@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from config.api import api, unknown_api_path
 from integrations.views import ipfs_gateway, kubo_rpc
@@ -19,4 +19,6 @@ urlpatterns = [
     path("api/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", unknown_api_path),
     path("play/<int:video_id>/<str:token>/<path:path>", serve_signed_hls, name="signed-hls"),
+    # Pages: home, /watch/<id>, /studio/, sign-in.
+    path("", include("media_pipeline.urls")),
 ]

@@ -1,12 +1,17 @@
 """Admin: videos with thumbnail, status, transcode progress and duration; renditions and jobs inline;
-actions to re-transcode and to delete outputs. Deleting goes through the service (signal + files)."""
+the viewers' player as a preview on the change page; re-transcode (button and action) and delete outputs.
+Deleting goes through the service (signal + files)."""
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import OuterRef, Subquery
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from config.errors import ServiceError
 from media_pipeline import services
@@ -111,13 +116,41 @@ class VideoAdmin(admin.ModelAdmin):
         if request.method == "POST" and request.FILES is not None and getattr(request, "upload_too_large", None):
             self.message_user(request, f"The upload is {request.upload_too_large} bytes; the largest allowed is "
                                        f"{settings.MEDIA_MAX_UPLOAD_BYTES} bytes.", messages.ERROR)
+        video = self.get_object(request, object_id) if object_id else None
+        if video is not None:
+            # The same player viewers get (player/_player.html), and the latest transcode to follow live.
+            latest = video.transcode_jobs.order_by("-created_at", "-id").first()
+            extra_context = {**(extra_context or {}),
+                             "player": services.video_player_context(video=video, viewer=request.user),
+                             "latest_job": latest}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def get_urls(self):
+        return [
+            path("<path:object_id>/retranscode/", self.admin_site.admin_view(self.retranscode_view),
+                 name="media_pipeline_video_retranscode"),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(require_POST)
+    def retranscode_view(self, request, object_id):
+        video = self.get_object(request, object_id)
+        if video is None or not self.has_change_permission(request, video):
+            raise PermissionDenied
+        if self.transcode_queue(request, video):
+            self.message_user(request, f"Queued a transcode of “{video}”.", messages.SUCCESS)
+        return redirect("admin:media_pipeline_video_change", video.pk)
+
+    def transcode_queue(self, request, video) -> bool:
+        try:
+            services.transcode_request(video=video)
+        except ServiceError as error:
+            self.message_user(request, f"{video}: {error.message}", messages.ERROR)
+            return False
+        return True
+
     def get_queryset(self, request):
-        latest = TranscodeJob.objects.filter(video=OuterRef("pk")).order_by("-created_at", "-id")
-        return super().get_queryset(request).annotate(
-            job_progress=Subquery(latest.values("progress")[:1]), job_state=Subquery(latest.values("state")[:1])
-        )
+        return services.videos_with_latest_job(super().get_queryset(request))
 
     @admin.display(description="")
     def thumbnail_tag(self, video):
@@ -140,20 +173,11 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.display(description="duration", ordering="duration")
     def duration_display(self, video):
-        if video.duration is None:
-            return "—"
-        minutes, seconds = divmod(int(round(video.duration)), 60)
-        return f"{minutes}:{seconds:02d}"
+        return services.duration_text(video.duration) or "—"
 
     @admin.action(description="Re-transcode the selected videos")
     def retranscode(self, request, queryset):
-        queued = 0
-        for video in queryset:
-            try:
-                services.transcode_request(video=video)
-                queued += 1
-            except ServiceError as error:
-                self.message_user(request, f"{video}: {error.message}", messages.ERROR)
+        queued = sum(self.transcode_queue(request, video) for video in queryset)
         if queued:
             self.message_user(request, f"Queued {queued} transcode(s).", messages.SUCCESS)
 

@@ -6,7 +6,7 @@ as a path prefix, so the relative URLs inside playlists and the storyboard keep 
 """
 
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Literal
 
 from django.conf import settings
@@ -192,31 +192,7 @@ def video_job(request, video_id: int):
 def video_playback(request, video_id: int):
     """Signed, expiring URLs of the master playlist, its variants, thumbnail and storyboard."""
     video = services.video_get(video_id=video_id, user=request.user)
-    if not services.video_playable(video=video, user=request.user):
-        if video.visibility == Video.Visibility.PAID:
-            raise PermissionDenied("This video is paid: pay the creator or stream to them to watch it.",
-                                   code="payment_required")
-        raise PermissionDenied("You may not watch this video.")
-    if not video.hls_path:
-        # A re-transcode keeps the published ladder playable until the new one replaces it.
-        raise services.NotReady(f"This video is not ready to play yet (status: {video.status}).")
-    token, expires = services.playback_token_create(video=video, viewer=request.user)
-
-    def url(path: str) -> str:
-        return services.media_url(video=video, path=path, token=token)
-
-    variants = [
-        {**RenditionOut.from_orm(r).model_dump(), "url": url(f"{video.hls_path}/{r.playlist}")}
-        for r in video.renditions.all()
-    ]
-    return {
-        "master_url": url(f"{video.hls_path}/master.m3u8"),
-        "thumbnail_url": url(video.thumbnail),
-        "storyboard_vtt_url": url(video.storyboard_vtt),
-        "storyboard_image_url": url(video.storyboard_image),
-        "expires_at": datetime.fromtimestamp(expires, tz=timezone.utc),
-        "variants": variants,
-    }
+    return services.video_playback(video=video, viewer=request.user)
 
 
 @router.delete("/{int:video_id}", response={204: None, **ERRORS}, auth=user_auth)

@@ -15,12 +15,12 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -427,6 +427,24 @@ def videos_visible(*, user, status: str | None = None, owner_id: int | None = No
     return videos
 
 
+def videos_with_latest_job(videos):
+    """Annotate `job_state` and `job_progress` of each video's latest transcode (one query, no N+1)."""
+    latest = TranscodeJob.objects.filter(video=OuterRef("pk")).order_by("-created_at", "-id")
+    return videos.annotate(job_progress=Subquery(latest.values("progress")[:1]),
+                           job_state=Subquery(latest.values("state")[:1]))
+
+
+def creator_videos(*, owner) -> list[dict]:
+    """The studio's rows: every video of `owner` with its status and latest transcode's progress."""
+    videos = videos_with_latest_job(Video.objects.select_related("owner").filter(owner=owner))
+    return [
+        {**video_card(video=video, viewer=owner), "status": video.status, "status_text": video.get_status_display(),
+         "visibility": video.get_visibility_display(), "error_message": video.error_message,
+         "job_state": video.job_state or "", "progress": int(video.job_progress or 0)}
+        for video in videos
+    ]
+
+
 def video_get(*, video_id: int, user) -> Video:
     video = Video.objects.select_related("owner").filter(pk=video_id).first()
     if video is None or not video_visible_to(video=video, user=user):
@@ -470,6 +488,100 @@ def media_url(*, video: Video, path: str, token: str | None = None, viewer=None)
     return reverse("signed-hls", kwargs={"video_id": video.pk, "token": token, "path": relative})
 
 
+RENDITION_FIELDS = ("name", "width", "height", "video_bitrate", "audio_bitrate", "codecs", "frame_rate", "bandwidth",
+                    "average_bandwidth")
+
+
+def video_playback(*, video: Video, viewer) -> dict:
+    """Signed, expiring URLs of the master playlist, its variants, thumbnail and storyboard for `viewer`.
+
+    Raises PermissionDenied (code `payment_required` for a paid video not paid for) or NotReady.
+    """
+    if not video_playable(video=video, user=viewer):
+        if video.visibility == Video.Visibility.PAID:
+            raise PermissionDenied("This video is paid: pay the creator or stream to them to watch it.",
+                                   code="payment_required")
+        raise PermissionDenied("You may not watch this video.")
+    if not video.hls_path:
+        # A re-transcode keeps the published ladder playable until the new one replaces it.
+        raise NotReady(f"This video is not ready to play yet (status: {video.status}).")
+    token, expires = playback_token_create(video=video, viewer=viewer)
+
+    def url(path: str) -> str:
+        return media_url(video=video, path=path, token=token)
+
+    return {
+        "master_url": url(f"{video.hls_path}/master.m3u8"),
+        "thumbnail_url": url(video.thumbnail),
+        "storyboard_vtt_url": url(video.storyboard_vtt),
+        "storyboard_image_url": url(video.storyboard_image),
+        "expires_at": datetime.fromtimestamp(expires, tz=UTC),
+        "variants": [
+            {**{field: getattr(rendition, field) for field in RENDITION_FIELDS},
+             "url": url(f"{video.hls_path}/{rendition.playlist}")}
+            for rendition in video.renditions.all()
+        ],
+    }
+
+
+def duration_text(seconds: float | None) -> str:
+    """`187.4` → "3:07", `3725` → "1:02:05"; "" when unknown."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(int(round(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def video_card(*, video: Video, viewer) -> dict:
+    """One tile of a listing (home page): no queries beyond the video and its owner."""
+    return {
+        "id": video.pk,
+        "title": video.title,
+        "creator": video.owner.display_name or video.owner.email.split("@")[0],
+        "duration_text": duration_text(video.duration),
+        "paid": video.is_paid,
+        "thumbnail_url": media_url(video=video, path=video.thumbnail, viewer=viewer) if video.thumbnail else "",
+    }
+
+
+def video_player_context(*, video: Video, viewer) -> dict:
+    """What the player (watch page, admin preview) shows `viewer`; JSON-safe, player.js reads it as it is.
+
+    Playable → signed URLs; paid and not paid for → locked, with what unlocks it; not
+    published yet → neither. The link to the IPFS copy appears once the HLS folder is pinned.
+    """
+    from integrations.models import IPFSRecord
+    from payments.services import video_unlock_terms
+
+    card = video_card(video=video, viewer=viewer)
+    player = {
+        "video_id": video.pk, "title": video.title, "creator": card["creator"], "duration": video.duration,
+        "duration_text": card["duration_text"], "status": video.status, "status_text": video.get_status_display(),
+        "locked": False, "unlock": None, "master_url": "", "thumbnail_url": card["thumbnail_url"],
+        "storyboard_vtt_url": "", "storyboard_image_url": "", "renditions": [], "ipfs_cid": "", "ipfs_url": "",
+    }
+    try:
+        playback = video_playback(video=video, viewer=viewer)
+    except NotReady:
+        pass
+    except PermissionDenied:
+        player["locked"] = True
+        player["unlock"] = video_unlock_terms(video=video) if video.is_paid else None
+    else:
+        player.update(master_url=playback["master_url"], thumbnail_url=playback["thumbnail_url"],
+                      storyboard_vtt_url=playback["storyboard_vtt_url"],
+                      storyboard_image_url=playback["storyboard_image_url"],
+                      renditions=[{key: variant[key] for key in ("name", "width", "height", "bandwidth")}
+                                  for variant in playback["variants"]])
+    if video.hls_cid:
+        pinned = IPFSRecord.objects.filter(cid=video.hls_cid, kind=IPFSRecord.Kind.DIRECTORY,
+                                           status=IPFSRecord.Status.PINNED).first()
+        if pinned is not None:
+            player.update(ipfs_cid=pinned.cid, ipfs_url=pinned.gateway_url)
+    return player
+
+
 def output_root(video: Video) -> str:
     return str(Path(video.hls_path).parent.as_posix()) if video.hls_path else ""
 
@@ -485,17 +597,24 @@ def playback_file(*, video_id: int, token: str, path: str, requester) -> Path:
         grant = verify_playback_token(token, video_id=video_id, keys=signing_keys())
     except InvalidPlaybackToken as error:
         raise PermissionDenied(f"This playback link is not valid: {error}.") from None
-    video = Video.objects.filter(pk=video_id).exclude(hls_path="").first()
+    video = Video.objects.select_related("owner").filter(pk=video_id).exclude(hls_path="").first()
     if video is None:
         raise NotFound("No such video.")
     requester_id = requester.pk if requester is not None and requester.is_authenticated else 0
+    root = (Path(settings.MEDIA_ROOT) / output_root(video)).resolve()
+    target = (root / path).resolve()
+    # The poster of a paid video is its shop window: any valid link shows it, the rest needs access.
+    poster = bool(video.thumbnail) and target == (Path(settings.MEDIA_ROOT) / video.thumbnail).resolve()
     if not can_manage(video=video, user=requester):
-        if grant.viewer_id == 0 and video.visibility not in (Video.Visibility.PUBLIC, Video.Visibility.UNLISTED):
+        shared = video.visibility in (Video.Visibility.PUBLIC, Video.Visibility.UNLISTED)
+        if grant.viewer_id == 0 and not shared and not (poster and video.is_paid):
             raise PermissionDenied("This playback link is not valid for this video any more.")
         if grant.viewer_id != 0 and grant.viewer_id != requester_id:
             raise PermissionDenied("This playback link was issued to another viewer.")
-    root = (Path(settings.MEDIA_ROOT) / output_root(video)).resolve()
-    target = (root / path).resolve()
+        # A link is checked again on every file: a listing's poster link must not open the video, and
+        # a stream cancelled mid-play stops it.
+        if video.is_paid and not poster and not video_playable(video=video, user=requester):
+            raise PermissionDenied("This video is paid: pay the creator or stream to them to watch it.")
     if not target.is_relative_to(root) or not target.is_file():
         raise NotFound("No such file.")
     return target

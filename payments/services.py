@@ -492,6 +492,28 @@ def video_playable_by(*, video, viewer) -> bool:
     return False
 
 
+def video_unlock_terms(*, video) -> dict:
+    """What unlocks a paid video for a viewer, as `video_playable_by` checks it, in words and values."""
+    deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
+    ways = []
+    if video.price is not None:
+        ways.append(f"pay at least {video.price} token units once")
+    if video.stream_rate is not None:
+        ways.append(f"open a payment stream of at least {video.stream_rate} token units per second")
+    summary = ("To watch, " + " or ".join(ways) + " to the creator's wallet, from the wallet linked to your account"
+               f" (chain {settings.CHAIN_ID}).")
+    return {
+        "summary": summary,
+        "recipient": video.owner.wallet_address or "",
+        "token": deployment.token_address if deployment else "",
+        "stream_contract": deployment.stream_address if deployment else "",
+        "chain_id": settings.CHAIN_ID,
+        # Token base units as decimal strings: exact beyond 2**53 (JSON numbers are not).
+        "price": None if video.price is None else str(video.price),
+        "stream_rate": None if video.stream_rate is None else str(video.stream_rate),
+    }
+
+
 # --- wallets and Sign-In with Ethereum ----------------------------------------------------------
 
 SIWE_NONCE_TTL = timedelta(minutes=10)
