@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -12,20 +11,15 @@ from media_pipeline.models import Video
 from payments.models import ChainDeployment
 from payments import services
 from payments.services import video_playable_by
-from tests.chain_helpers import deploy_chain
+from tests.chain_helpers import deploy_recorded_chain_an_hour_behind
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def setup(anvil_factory, settings):
-    # The chain's clock runs an hour behind the wall clock, so a stream that was fully mined
-    # "an hour ago" has ended now, and a two-hour stream is running now, without waiting.
-    node = anvil_factory(extra_args=("--timestamp", str(int(time.time()) - 3600)))
-    settings.CHAIN_ID = node.chain_id
-    chain = deploy_chain(node)
-    services.deployment_record(chain_id=node.chain_id, token_address=chain.token.address,
-                               stream_address=chain.streams.address, deploy_block=chain.deploy_block)
+    chain = deploy_recorded_chain_an_hour_behind(anvil_factory, settings)
+    node = chain.node
     deployer, viewer_wallet, creator_wallet, streamer_wallet = chain.accounts[:4]
     for wallet in (viewer_wallet, streamer_wallet):
         chain.mint(wallet, 10**24)

@@ -8,7 +8,6 @@ test-artifacts/) are saved when FLOWCAST_SCREENSHOTS=1.
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,7 +17,7 @@ from integrations.blockchain.rpc import ChainRPC
 from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
 from payments import services as payments
-from tests.chain_helpers import deploy_chain
+from tests.chain_helpers import deploy_recorded_chain_an_hour_behind
 from tests.fixtures.browser import save_screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -151,14 +150,7 @@ def test_admin_previews_the_video_and_retranscodes_it(page, live_server, publish
 
 @pytest.fixture
 def chain(anvil_factory, settings):
-    # The chain's clock runs an hour behind the wall clock, so a two-hour stream opened now
-    # (chain time) is running now (wall clock) without waiting.
-    node = anvil_factory(extra_args=("--timestamp", str(int(time.time()) - 3600)))
-    settings.CHAIN_ID = node.chain_id
-    chain = deploy_chain(node)
-    payments.deployment_record(chain_id=node.chain_id, token_address=chain.token.address,
-                               stream_address=chain.streams.address, deploy_block=chain.deploy_block)
-    return chain
+    return deploy_recorded_chain_an_hour_behind(anvil_factory, settings)
 
 
 def test_paid_video_is_refused_before_a_stream_and_plays_after_it(page, live_server, publish, chain):
