@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from config.errors import ServiceError
 from config.health import platform_health
@@ -25,11 +26,24 @@ STANDARD_ERRORS = {
 }
 
 
+class FlowcastOpenAPISchema(OpenAPISchema):
+    """Operations that let visitors in (accounts.auth.optional_auth) list `{}` among their security
+    requirements, as OpenAPI spells "no authentication needed"."""
+
+    def operation_security(self, operation):
+        security = super().operation_security(operation)
+        if security and any(getattr(auth, "allows_anonymous", False) for auth in operation.auth_callbacks):
+            security.append({})
+        return security
+
+
 class FlowcastAPI(NinjaAPI):
     """NinjaAPI whose schema documents the error answers every operation can give."""
 
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
-        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        schema = FlowcastOpenAPISchema(self, path_prefix)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.setdefault("ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))
         for operations in schema["paths"].values():
@@ -45,6 +59,8 @@ class FlowcastAPI(NinjaAPI):
                 if operation.get("parameters") or operation.get("requestBody"):
                     codes.append("422")
                 for code in codes:
+                    if int(code) in responses:  # documented by the operation itself (ninja keys are ints)
+                        continue
                     responses.setdefault(
                         code,
                         {"description": STANDARD_ERRORS[code], "content": {"application/json": {"schema": ERROR_REF}}},

@@ -408,8 +408,12 @@ def can_manage(*, video: Video, user) -> bool:
 
 
 def video_visible_to(*, video: Video, user) -> bool:
-    """Whether `user` may see the video's page (not necessarily play it): private ones only to owner and staff."""
-    return video.visibility != Video.Visibility.PRIVATE or can_manage(video=video, user=user)
+    """Whether `user` may see the video's page (not necessarily play it). Owner and staff see all;
+    others never a private video, nor one that was never published (a draft, or a failed upload)."""
+    if can_manage(video=video, user=user):
+        return True
+    published = video.status == Video.Status.READY or bool(video.hls_path)
+    return published and video.visibility != Video.Visibility.PRIVATE
 
 
 def videos_visible(*, user, status: str | None = None, owner_id: int | None = None):
@@ -485,17 +489,22 @@ def playback_file(*, video_id: int, token: str, path: str, requester) -> Path:
         grant = verify_playback_token(token, video_id=video_id, keys=signing_keys())
     except InvalidPlaybackToken as error:
         raise PermissionDenied(f"This playback link is not valid: {error}.") from None
-    video = Video.objects.filter(pk=video_id).exclude(hls_path="").first()
+    video = Video.objects.select_related("owner").filter(pk=video_id).exclude(hls_path="").first()
     if video is None:
         raise NotFound("No such video.")
     requester_id = requester.pk if requester is not None and requester.is_authenticated else 0
+    root = (Path(settings.MEDIA_ROOT) / output_root(video)).resolve()
+    target = (root / path).resolve()
     if not can_manage(video=video, user=requester):
         if grant.viewer_id == 0 and video.visibility not in (Video.Visibility.PUBLIC, Video.Visibility.UNLISTED):
             raise PermissionDenied("This playback link is not valid for this video any more.")
         if grant.viewer_id != 0 and grant.viewer_id != requester_id:
             raise PermissionDenied("This playback link was issued to another viewer.")
-    root = (Path(settings.MEDIA_ROOT) / output_root(video)).resolve()
-    target = (root / path).resolve()
+        # Listings hand every viewer a link for the thumbnail; the rest of the folder is for those who
+        # may play the video now (paid, and not since made private or cancelled).
+        poster = video.thumbnail and target == (Path(settings.MEDIA_ROOT) / video.thumbnail).resolve()
+        if not poster and not video_playable(video=video, user=requester):
+            raise PermissionDenied("This playback link does not let you watch this video (any more).")
     if not target.is_relative_to(root) or not target.is_file():
         raise NotFound("No such file.")
     return target

@@ -96,3 +96,21 @@ def chain_at(node, *, token_address: str, stream_address: str, deploy_block: int
                  token=w3.eth.contract(address=Web3.to_checksum_address(token_address), abi=contract_abi(TOKEN)),
                  streams=w3.eth.contract(address=Web3.to_checksum_address(stream_address), abi=contract_abi(STREAM)),
                  deploy_block=deploy_block)
+
+
+def mirrored_payment(*, sender: str, recipient: str, amount: int, n: int = 1):
+    """A confirmed token transfer as the indexer mirrors it (with the deployment it counts for),
+    for tests of paid access that need no chain."""
+    from django.conf import settings
+
+    from payments.models import ChainDeployment, Payment
+
+    deployment, _ = ChainDeployment.objects.get_or_create(
+        chain_id=settings.CHAIN_ID, defaults={"token_address": "0x" + "c3" * 20, "stream_address": "0x" + "d4" * 20,
+                                              "deploy_block": 1},
+    )
+    return Payment.objects.create(
+        chain_id=settings.CHAIN_ID, tx_hash=f"0x{n:064x}", log_index=0, block_number=n, block_hash=f"0x{n:064x}",
+        from_address=sender.lower(), to_address=recipient.lower(), token_address=deployment.token_address, amount=amount,
+        kind="transfer", status="confirmed",
+    )
