@@ -590,6 +590,11 @@ def stream_get(*, user, stream_pk: int) -> PaymentStream:
     return stream
 
 
+def indexer_cursors() -> list[IndexerCursor]:
+    """Every indexer cursor (one per chain and stream contract), for the staff's status page."""
+    return list(IndexerCursor.objects.order_by("chain_id", "contract_address"))
+
+
 def address_history(*, chain_id: int, address: str, offset: int = 0, limit: int = 20) -> list[dict]:
     """Payments from or to `address` from our own index, newest first (JSON-RPC has no history call)."""
     address = address.lower()
