@@ -111,6 +111,10 @@ class HistoryItemOut(Schema):
     status: str
     direction: str
 
+    @staticmethod
+    def resolve_amount(obj):
+        return str(obj.amount)
+
 
 class IndexerStatusOut(Schema):
     chain_id: int
@@ -185,7 +189,8 @@ def stream_detail(request, stream_pk: int):
 
 
 @router.get("/history/{address}", response={200: list[HistoryItemOut], **ERRORS})
-def address_history(request, address: str, offset: int = 0, limit: int = 20):
+@paginate
+def address_history(request, address: str):
     """Token payments from or to any address, from our own index, newest first."""
     from django.core.exceptions import ValidationError
 
@@ -195,10 +200,7 @@ def address_history(request, address: str, offset: int = 0, limit: int = 20):
         wallet_address_validator(address)
     except ValidationError:
         raise ServiceError("address must be 0x followed by 40 hexadecimal digits.", code="invalid_address") from None
-    if not 1 <= limit <= settings.NINJA_PAGINATION_MAX_LIMIT or offset < 0:
-        raise ServiceError(f"limit must be 1..{settings.NINJA_PAGINATION_MAX_LIMIT} and offset ≥ 0.")
-    rows = services.address_history(chain_id=settings.CHAIN_ID, address=address, offset=offset, limit=limit)
-    return [{**row, "amount": str(row["amount"])} for row in rows]
+    return services.payments_of_address(chain_id=settings.CHAIN_ID, address=address)
 
 
 @router.get("/indexer", response={200: list[IndexerStatusOut], **ERRORS})

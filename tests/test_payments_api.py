@@ -99,11 +99,13 @@ def test_someone_elses_stream_is_forbidden_and_a_missing_one_is_404(client, me):
 def test_address_history_and_bad_input(client, me):
     make_payment(1)
     make_payment(2, sender=CREATOR, recipient=ME, amount=5)
-    rows = client.get(f"/api/payments/history/{ME.upper().replace('0X', '0x')}?limit=1").json()
-    assert [(r["direction"], r["amount"]) for r in rows] == [("in", "5")]
+    page = client.get(f"/api/payments/history/{ME.upper().replace('0X', '0x')}?limit=1").json()
+    assert page["count"] == 2 and [(r["direction"], r["amount"]) for r in page["items"]] == [("in", "5")]
+    rows = client.get(f"/api/payments/history/{ME}?offset=1").json()["items"]
+    assert [(r["direction"], r["amount"]) for r in rows] == [("out", str(10**30))]
     bad = client.get("/api/payments/history/nope")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_address"
-    assert client.get(f"/api/payments/history/{ME}?limit=1000").status_code == 400
+    assert client.get(f"/api/payments/history/{ME}?limit=1000").status_code == 422
 
 
 def test_wallet_balances_from_the_chain(client, me, anvil_snapshot, settings):
