@@ -3,9 +3,13 @@
 Apps add their routers here. Every error leaves as `ErrorOut`.
 """
 
+import functools
+import math
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
@@ -38,7 +42,14 @@ class FlowcastOpenAPISchema(OpenAPISchema):
 
 
 class FlowcastAPI(NinjaAPI):
-    """NinjaAPI whose schema documents the error answers every operation can give."""
+    """NinjaAPI whose schema documents the error answers every operation can give, and whose
+    every error answer has the error shape (see errors_in_shape)."""
+
+    def _get_urls(self):
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            pattern.callback = errors_in_shape(pattern.callback)
+        return patterns
 
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         if path_prefix is None:
@@ -80,6 +91,27 @@ def error_response(request, status: int, code: str, message: str, fields: dict |
     return api.create_response(request, {"code": code, "message": message, "fields": fields or {}}, status=status)
 
 
+def errors_in_shape(view):
+    """Wraps the API's URL views: ninja answers a wrong method, and its root view a 404, outside
+    the exception handlers."""
+
+    @functools.wraps(view)
+    def shaped(request, *args, **kwargs):
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return error_response(request, 404, "not_found",
+                                  f"No API operation at {request.path}; the operations are listed at /api/docs.")
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = error_response(request, 405, "method_not_allowed",
+                                      f"{request.method} is not allowed here; allowed: {allowed}.")
+            response["Allow"] = allowed
+        return response
+
+    return shaped
+
+
 @api.exception_handler(ServiceError)
 def on_service_error(request, error: ServiceError):
     return error_response(request, error.status, error.code, error.message, error.fields)
@@ -112,17 +144,36 @@ def on_authorization_error(request, error):
 
 @api.exception_handler(Throttled)
 def on_throttled(request, error: Throttled):
-    wait = int(error.wait or 1)
+    wait = math.ceil(error.wait or 1)  # ninja sends the same, rounded up, as Retry-After
     response = error_response(request, 429, "throttled", f"Too many requests; try again in {wait} s.")
     response["Retry-After"] = str(wait)
     return response
 
 
+# Messages ninja raises as HttpError, and what the API says instead.
+NINJA_MESSAGES = {
+    "Cannot parse request body": ("malformed_body", "The request body is not valid JSON (or not what this operation reads)."),
+    "CSRF check Failed": ("csrf_failed", "CSRF check failed: GET /api/auth/csrf, then send its token as X-CSRFToken."),
+}
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, error: HttpError):
     codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-    return error_response(request, error.status_code, codes.get(error.status_code, f"http_{error.status_code}"),
-                          str(error.message))
+    code, message = codes.get(error.status_code, f"http_{error.status_code}"), str(error.message)
+    code, message = NINJA_MESSAGES.get(message.split(" (")[0], (code, message))
+    return error_response(request, error.status_code, code, message)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_large(request, error):
+    return error_response(request, 413, "too_large", "The request body is larger than this server accepts.")
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious_request(request, error):
+    # Too many fields or files, a malformed multipart body: the client's fault, not ours.
+    return error_response(request, 400, "bad_request", str(error) or "The request could not be read.")
 
 
 @api.exception_handler(Http404)
