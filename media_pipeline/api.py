@@ -117,7 +117,7 @@ def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
     data["thumbnail_url"] = thumbnail_url(video, viewer)
     if with_renditions:
         data.update(source_fps=video.source_fps, source_video_codec=video.source_video_codec,
-                    source_audio_codec=video.source_audio_codec, renditions=list(video.renditions.all()))
+                    source_audio_codec=video.source_audio_codec, renditions=services.video_renditions(video=video))
     return data
 
 
@@ -206,8 +206,8 @@ def video_playback(request, video_id: int):
         return services.media_url(video=video, path=path, token=token)
 
     variants = [
-        {**RenditionOut.from_orm(r).model_dump(), "url": url(f"{video.hls_path}/{r.playlist}")}
-        for r in video.renditions.all()
+        {**{field: getattr(r, field) for field in RenditionOut.model_fields}, "url": url(f"{video.hls_path}/{r.playlist}")}
+        for r in services.video_renditions(video=video)
     ]
     return {
         "master_url": url(f"{video.hls_path}/master.m3u8"),

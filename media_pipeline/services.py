@@ -9,6 +9,7 @@ the queued django-q2 task carries only its id.
 from __future__ import annotations
 
 import contextlib
+import functools
 import contextvars
 import logging
 import os
@@ -17,11 +18,13 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.http import RFC3986_SUBDELIMS
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -418,7 +421,7 @@ def video_visible_to(*, video: Video, user) -> bool:
 
 def videos_visible(*, user, status: str | None = None, owner_id: int | None = None):
     """Videos a listing shows `user`: ready public and paid ones, plus their own and (staff) all."""
-    videos = Video.objects.select_related("owner")
+    videos = Video.objects.all()
     if not (user and user.is_authenticated and user.is_staff):
         listed = Q(status=Video.Status.READY, visibility__in=[Video.Visibility.PUBLIC, Video.Visibility.PAID])
         if user and user.is_authenticated:
@@ -432,10 +435,19 @@ def videos_visible(*, user, status: str | None = None, owner_id: int | None = No
 
 
 def video_get(*, video_id: int, user) -> Video:
-    video = Video.objects.select_related("owner").filter(pk=video_id).first()
+    try:
+        video = Video.objects.get(pk=video_id)  # get(): no ORDER BY to build for a primary key
+    except Video.DoesNotExist:
+        video = None
     if video is None or not video_visible_to(video=video, user=user):
         raise NotFound("No such video.")
     return video
+
+
+def video_renditions(*, video: Video) -> list[Rendition]:
+    """The published ladder, tallest first. (The model's default ordering starts with `video`,
+    which joins the videos table to sort by its ordering: pointless for one video's rungs.)"""
+    return list(Rendition.objects.filter(video_id=video.pk).order_by("-height", "-width", "name"))
 
 
 def video_playable(*, video: Video, user) -> bool:
@@ -471,7 +483,18 @@ def media_url(*, video: Video, path: str, token: str | None = None, viewer=None)
     """
     token = token or playback_token_create(video=video, viewer=viewer)[0]
     relative = path.removeprefix(output_root(video) + "/")
-    return reverse("signed-hls", kwargs={"video_id": video.pk, "token": token, "path": relative})
+    return f"{signed_url_root()}{video.pk}/{token}/{quote(relative, safe=RFC3986_SUBDELIMS + '/~:@')}"
+
+
+def signed_url_root() -> str:
+    """`/play/` as the URLconf routes it: reversed once per URLconf and script prefix, not per link
+    (a listing makes one for every video), and quoted as `reverse()` would quote it."""
+    return _signed_url_root(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+@functools.lru_cache(maxsize=8)
+def _signed_url_root(urlconf, script_prefix: str) -> str:
+    return reverse("signed-hls", urlconf=urlconf, kwargs={"video_id": 1, "token": "t", "path": "p"}).removesuffix("1/t/p")
 
 
 def output_root(video: Video) -> str:
