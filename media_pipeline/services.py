@@ -9,8 +9,8 @@ the queued django-q2 task carries only its id.
 from __future__ import annotations
 
 import contextlib
-import functools
 import contextvars
+import functools
 import logging
 import os
 import shutil
@@ -24,8 +24,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 from django_q.tasks import async_task
 
 from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
@@ -438,8 +438,8 @@ def video_get(*, video_id: int, user) -> Video:
     try:
         video = Video.objects.get(pk=video_id)  # get(): no ORDER BY to build for a primary key
     except Video.DoesNotExist:
-        video = None
-    if video is None or not video_visible_to(video=video, user=user):
+        raise NotFound("No such video.") from None
+    if not video_visible_to(video=video, user=user):
         raise NotFound("No such video.")
     return video
 
