@@ -16,6 +16,26 @@ round, so the three share the machine's mood:
 
 Prints requests/s (median of the rounds), the ratio to the baseline and the error count (non-2xx
 answers and socket errors). Target (issue 6): each ≥ 50 % of the baseline, 0 errors.
+
+Measured on the shared 2-core dev machine (2026-11-27, load average 3-4 from other test runs, so
+every figure moves by ±20 %; 3 rounds × 5 s, 1000 videos, 0 errors in every run):
+
+                               before (main)    now, default       now, DATABASE_CONN_MAX_AGE=60
+    bare ninja endpoint        1696 req/s       1882 req/s         1667 req/s
+    GET /api/videos/            111 (6.5 %)      195 (10.3 %)       212 (12.7 %)
+    GET /api/videos/{id}/playback 206 (12.2 %)   247 (13.1 %)       371 (22.3 %)
+
+The 50 % target is NOT met. In process (Django test client, same settings) the bare endpoint costs
+~0.25 ms; the list ~3.7 ms: building the two SQL statements in the ORM (count and page, 0.4-0.9 ms
+each to compile, 0.2-0.3 ms each to run on SQLite with the listing index), pydantic validating 20
+items (~0.5 ms), 20 signed thumbnail links (~0.4 ms, was ~1.3 ms) and, by default, a new SQLite
+connection per request (~0.9 ms: Django registers its SQL functions on each). Playback: two queries
+(the video, its renditions) and seven signed links. What was cut: the sort of every ready row (an
+index on status, -created_at, -id), the owner join nobody read, the videos join the renditions'
+default ordering added, ORDER BY on a primary-key lookup, the signing keys parsed and the HMAC keyed
+on every link, `reverse()` per link; DATABASE_CONN_MAX_AGE now also keeps SQLite connections. The
+rest is the ORM and pydantic per request, which a constant bare answer does not pay; only caching
+whole answers would close the gap, which changes what a client sees, so it is not done here.
 """
 
 from __future__ import annotations
