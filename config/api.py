@@ -3,13 +3,18 @@
 Apps add their routers here. Every error leaves as `ErrorOut`.
 """
 
+import functools
+import math
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from config.errors import ServiceError
 from config.health import platform_health
@@ -25,11 +30,31 @@ STANDARD_ERRORS = {
 }
 
 
+class FlowcastOpenAPISchema(OpenAPISchema):
+    """Operations that let visitors in (accounts.auth.optional_auth) list `{}` among their security
+    requirements, as OpenAPI spells "no authentication needed"."""
+
+    def operation_security(self, operation):
+        security = super().operation_security(operation)
+        if security and any(getattr(auth, "allows_anonymous", False) for auth in operation.auth_callbacks):
+            security.append({})
+        return security
+
+
 class FlowcastAPI(NinjaAPI):
-    """NinjaAPI whose schema documents the error answers every operation can give."""
+    """NinjaAPI whose schema documents the error answers every operation can give, and whose
+    every error answer has the error shape (see errors_in_shape)."""
+
+    def _get_urls(self):
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            pattern.callback = errors_in_shape(pattern.callback)
+        return patterns
 
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
-        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        schema = FlowcastOpenAPISchema(self, path_prefix)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.setdefault("ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))
         for operations in schema["paths"].values():
@@ -45,6 +70,8 @@ class FlowcastAPI(NinjaAPI):
                 if operation.get("parameters") or operation.get("requestBody"):
                     codes.append("422")
                 for code in codes:
+                    if int(code) in responses:  # documented by the operation itself (ninja keys are ints)
+                        continue
                     responses.setdefault(
                         code,
                         {"description": STANDARD_ERRORS[code], "content": {"application/json": {"schema": ERROR_REF}}},
@@ -62,6 +89,27 @@ api = FlowcastAPI(
 
 def error_response(request, status: int, code: str, message: str, fields: dict | None = None):
     return api.create_response(request, {"code": code, "message": message, "fields": fields or {}}, status=status)
+
+
+def errors_in_shape(view):
+    """Wraps the API's URL views: ninja answers a wrong method, and its root view a 404, outside
+    the exception handlers."""
+
+    @functools.wraps(view)
+    def shaped(request, *args, **kwargs):
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return error_response(request, 404, "not_found",
+                                  f"No API operation at {request.path}; the operations are listed at /api/docs.")
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = error_response(request, 405, "method_not_allowed",
+                                      f"{request.method} is not allowed here; allowed: {allowed}.")
+            response["Allow"] = allowed
+        return response
+
+    return shaped
 
 
 @api.exception_handler(ServiceError)
@@ -96,17 +144,36 @@ def on_authorization_error(request, error):
 
 @api.exception_handler(Throttled)
 def on_throttled(request, error: Throttled):
-    wait = int(error.wait or 1)
+    wait = math.ceil(error.wait or 1)  # ninja sends the same, rounded up, as Retry-After
     response = error_response(request, 429, "throttled", f"Too many requests; try again in {wait} s.")
     response["Retry-After"] = str(wait)
     return response
 
 
+# Messages ninja raises as HttpError, and what the API says instead.
+NINJA_MESSAGES = {
+    "Cannot parse request body": ("malformed_body", "The request body is not valid JSON (or not what this operation reads)."),
+    "CSRF check Failed": ("csrf_failed", "CSRF check failed: GET /api/auth/csrf, then send its token as X-CSRFToken."),
+}
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, error: HttpError):
     codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-    return error_response(request, error.status_code, codes.get(error.status_code, f"http_{error.status_code}"),
-                          str(error.message))
+    code, message = codes.get(error.status_code, f"http_{error.status_code}"), str(error.message)
+    code, message = NINJA_MESSAGES.get(message.split(" (")[0], (code, message))
+    return error_response(request, error.status_code, code, message)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_large(request, error):
+    return error_response(request, 413, "too_large", "The request body is larger than this server accepts.")
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious_request(request, error):
+    # Too many fields or files, a malformed multipart body: the client's fault, not ours.
+    return error_response(request, 400, "bad_request", str(error) or "The request could not be read.")
 
 
 @api.exception_handler(Http404)

@@ -67,23 +67,26 @@ def secret_key(env: Mapping[str, str], *, debug: bool) -> str:
 def database_config(env: Mapping[str, str], *, data_dir: Path) -> dict:
     """`DATABASE_URL` (postgres://, sqlite:///) or a SQLite file under the data folder."""
     url = env.get("DATABASE_URL", "").strip()
+    conn_max_age = env_int(env, "DATABASE_CONN_MAX_AGE", 0)
     if not url:
-        return sqlite_config(data_dir / "flowcast.sqlite3")
+        return sqlite_config(data_dir / "flowcast.sqlite3", conn_max_age=conn_max_age)
     scheme = urlsplit(url).scheme
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ImproperlyConfigured(
             f"DATABASE_URL scheme {scheme!r} is not supported; use postgres://user:pass@host:port/name or sqlite:///path."
         )
-    config = dj_database_url.parse(url, conn_max_age=env_int(env, "DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True)
+    config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        return sqlite_config(Path(config["NAME"]))
+        return sqlite_config(Path(config["NAME"]), conn_max_age=conn_max_age)
     return config
 
 
-def sqlite_config(path: Path) -> dict:
+def sqlite_config(path: Path, *, conn_max_age: int = 0) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
+        # Opening a connection costs Django ~1 ms (it registers its SQL functions): a web server may keep it.
+        "CONN_MAX_AGE": conn_max_age,
         # Web, workers and tests open the file from several processes at once:
         # WAL lets readers run beside one writer, IMMEDIATE takes the write lock at
         # BEGIN so two writers queue on the timeout instead of failing to upgrade.

@@ -14,7 +14,7 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from accounts.auth import user_auth
+from accounts.auth import optional_auth, user_auth
 from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
 from config.schemas import ErrorOut
 from media_pipeline import services
@@ -117,7 +117,7 @@ def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
     data["thumbnail_url"] = thumbnail_url(video, viewer)
     if with_renditions:
         data.update(source_fps=video.source_fps, source_video_codec=video.source_video_codec,
-                    source_audio_codec=video.source_audio_codec, renditions=list(video.renditions.all()))
+                    source_audio_codec=video.source_audio_codec, renditions=services.video_renditions(video=video))
     return data
 
 
@@ -145,7 +145,7 @@ def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = No
     return Status(201, video_out(video, viewer=request.user, with_renditions=True))
 
 
-@router.get("/", response=list[VideoOut], auth=None)
+@router.get("/", response=list[VideoOut], auth=optional_auth)
 @paginate
 def list_videos(request, filters: Query[ListFilters]):
     """Ready public and paid videos, plus your own (staff: all). Filter by `status` and `owner`."""
@@ -170,7 +170,7 @@ class VideoList:
         return [video_out(video, viewer=self.viewer) for video in self.queryset[page]]
 
 
-@router.get("/{int:video_id}", response={200: VideoDetailOut, **ERRORS}, auth=None)
+@router.get("/{int:video_id}", response={200: VideoDetailOut, **ERRORS}, auth=optional_auth)
 def video_detail(request, video_id: int):
     video = services.video_get(video_id=video_id, user=request.user)
     return video_out(video, viewer=request.user, with_renditions=True)
@@ -188,7 +188,7 @@ def video_job(request, video_id: int):
     return job
 
 
-@router.get("/{int:video_id}/playback", response={200: PlaybackOut, **ERRORS}, auth=None)
+@router.get("/{int:video_id}/playback", response={200: PlaybackOut, **ERRORS}, auth=optional_auth)
 def video_playback(request, video_id: int):
     """Signed, expiring URLs of the master playlist, its variants, thumbnail and storyboard."""
     video = services.video_get(video_id=video_id, user=request.user)

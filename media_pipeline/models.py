@@ -54,7 +54,11 @@ class Video(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            # The public listing: ready videos, newest first, read in index order (no sort of every row).
+            models.Index(fields=["status", "-created_at", "-id"], name="media_video_listing"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(visibility="paid") | models.Q(price__isnull=False) | models.Q(stream_rate__isnull=False),

@@ -10,10 +10,12 @@ so a key can be rotated without breaking links already handed out.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 TOKEN_PATTERN = re.compile(r"^(?P<viewer>\d+)-(?P<expires>\d{1,12})-(?P<kid>[a-z0-9]{1,16})-(?P<sig>[0-9a-f]{32})$")
@@ -43,17 +45,24 @@ def parse_signing_keys(raw: str, *, fallback_secret: str) -> list[tuple[str, byt
     return keys
 
 
+@functools.lru_cache(maxsize=16)
+def _keyed_hmac(secret: bytes):
+    """HMAC-SHA256 with the key already mixed in: a listing signs a link per video."""
+    return hmac.new(secret, digestmod=hashlib.sha256)
+
+
 def _signature(secret: bytes, video_id: int, viewer_id: int, expires: int) -> str:
-    message = f"playback:{video_id}:{viewer_id}:{expires}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+    mac = _keyed_hmac(secret).copy()
+    mac.update(f"playback:{video_id}:{viewer_id}:{expires}".encode())
+    return mac.hexdigest()[:32]
 
 
-def playback_token(*, video_id: int, viewer_id: int, expires: int, keys: list[tuple[str, bytes]]) -> str:
+def playback_token(*, video_id: int, viewer_id: int, expires: int, keys: Sequence[tuple[str, bytes]]) -> str:
     kid, secret = keys[0]
     return f"{viewer_id}-{expires}-{kid}-{_signature(secret, video_id, viewer_id, expires)}"
 
 
-def verify_playback_token(token: str, *, video_id: int, keys: list[tuple[str, bytes]], now: float | None = None) -> PlaybackGrant:
+def verify_playback_token(token: str, *, video_id: int, keys: Sequence[tuple[str, bytes]], now: float | None = None) -> PlaybackGrant:
     match = TOKEN_PATTERN.match(token)
     if not match:
         raise InvalidPlaybackToken("malformed playback token")
@@ -68,7 +77,13 @@ def verify_playback_token(token: str, *, video_id: int, keys: list[tuple[str, by
     return PlaybackGrant(video_id=video_id, viewer_id=viewer_id, expires=expires)
 
 
-def signing_keys() -> list[tuple[str, bytes]]:
+@functools.lru_cache(maxsize=8)
+def _parsed_signing_keys(raw: str, fallback_secret: str) -> tuple[tuple[str, bytes], ...]:
+    return tuple(parse_signing_keys(raw, fallback_secret=fallback_secret))
+
+
+def signing_keys() -> tuple[tuple[str, bytes], ...]:
+    """The configured keys, parsed once per value of the settings (which tests and rotations change)."""
     from django.conf import settings
 
-    return parse_signing_keys(settings.PLAYBACK_SIGNING_KEYS, fallback_secret=settings.SECRET_KEY)
+    return _parsed_signing_keys(settings.PLAYBACK_SIGNING_KEYS, settings.SECRET_KEY)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import logging
 import os
 import shutil
@@ -17,12 +18,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 from django_q.tasks import async_task
 
 from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
@@ -408,13 +411,17 @@ def can_manage(*, video: Video, user) -> bool:
 
 
 def video_visible_to(*, video: Video, user) -> bool:
-    """Whether `user` may see the video's page (not necessarily play it): private ones only to owner and staff."""
-    return video.visibility != Video.Visibility.PRIVATE or can_manage(video=video, user=user)
+    """Whether `user` may see the video's page (not necessarily play it). Owner and staff see all;
+    others never a private video, nor one that was never published (a draft, or a failed upload)."""
+    if can_manage(video=video, user=user):
+        return True
+    published = video.status == Video.Status.READY or bool(video.hls_path)
+    return published and video.visibility != Video.Visibility.PRIVATE
 
 
 def videos_visible(*, user, status: str | None = None, owner_id: int | None = None):
     """Videos a listing shows `user`: ready public and paid ones, plus their own and (staff) all."""
-    videos = Video.objects.select_related("owner")
+    videos = Video.objects.all()
     if not (user and user.is_authenticated and user.is_staff):
         listed = Q(status=Video.Status.READY, visibility__in=[Video.Visibility.PUBLIC, Video.Visibility.PAID])
         if user and user.is_authenticated:
@@ -446,10 +453,19 @@ def creator_videos(*, owner) -> list[dict]:
 
 
 def video_get(*, video_id: int, user) -> Video:
-    video = Video.objects.select_related("owner").filter(pk=video_id).first()
-    if video is None or not video_visible_to(video=video, user=user):
+    try:
+        video = Video.objects.get(pk=video_id)  # get(): no ORDER BY to build for a primary key
+    except Video.DoesNotExist:
+        raise NotFound("No such video.") from None
+    if not video_visible_to(video=video, user=user):
         raise NotFound("No such video.")
     return video
+
+
+def video_renditions(*, video: Video) -> list[Rendition]:
+    """The published ladder, tallest first. (The model's default ordering starts with `video`,
+    which joins the videos table to sort by its ordering: pointless for one video's rungs.)"""
+    return list(Rendition.objects.filter(video_id=video.pk).order_by("-height", "-width", "name"))
 
 
 def video_playable(*, video: Video, user) -> bool:
@@ -485,7 +501,18 @@ def media_url(*, video: Video, path: str, token: str | None = None, viewer=None)
     """
     token = token or playback_token_create(video=video, viewer=viewer)[0]
     relative = path.removeprefix(output_root(video) + "/")
-    return reverse("signed-hls", kwargs={"video_id": video.pk, "token": token, "path": relative})
+    return f"{signed_url_root()}{video.pk}/{token}/{quote(relative, safe=RFC3986_SUBDELIMS + '/~:@')}"
+
+
+def signed_url_root() -> str:
+    """`/play/` as the URLconf routes it: reversed once per URLconf and script prefix, not per link
+    (a listing makes one for every video), and quoted as `reverse()` would quote it."""
+    return _signed_url_root(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+@functools.lru_cache(maxsize=8)
+def _signed_url_root(urlconf, script_prefix: str) -> str:
+    return reverse("signed-hls", urlconf=urlconf, kwargs={"video_id": 1, "token": "t", "path": "p"}).removesuffix("1/t/p")
 
 
 RENDITION_FIELDS = ("name", "width", "height", "video_bitrate", "audio_bitrate", "codecs", "frame_rate", "bandwidth",
@@ -519,7 +546,7 @@ def video_playback(*, video: Video, viewer) -> dict:
         "variants": [
             {**{field: getattr(rendition, field) for field in RENDITION_FIELDS},
              "url": url(f"{video.hls_path}/{rendition.playlist}")}
-            for rendition in video.renditions.all()
+            for rendition in video_renditions(video=video)
         ],
     }
 
@@ -611,10 +638,13 @@ def playback_file(*, video_id: int, token: str, path: str, requester) -> Path:
             raise PermissionDenied("This playback link is not valid for this video any more.")
         if grant.viewer_id != 0 and grant.viewer_id != requester_id:
             raise PermissionDenied("This playback link was issued to another viewer.")
-        # A link is checked again on every file: a listing's poster link must not open the video, and
-        # a stream cancelled mid-play stops it.
-        if video.is_paid and not poster and not video_playable(video=video, user=requester):
-            raise PermissionDenied("This video is paid: pay the creator or stream to them to watch it.")
+        # A link is checked again on every file: a listing's poster link must not open the video, and a
+        # video since made private, or a stream cancelled mid-play, stops it.
+        if not poster and not video_playable(video=video, user=requester):
+            if video.is_paid:
+                raise PermissionDenied("This video is paid: pay the creator or stream to them to watch it.",
+                                       code="payment_required")
+            raise PermissionDenied("This playback link does not let you watch this video any more.")
     if not target.is_relative_to(root) or not target.is_file():
         raise NotFound("No such file.")
     return target

@@ -11,12 +11,11 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
-from accounts.auth import user_auth
+from accounts.auth import require_staff, user_auth
 from config.errors import ServiceError
 from config.schemas import ErrorOut
 from integrations.blockchain.service import streamed_amount
 from payments import services
-from payments.models import IndexerCursor
 
 router = Router(tags=["payments"], auth=user_auth)
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 503: ErrorOut}
@@ -112,10 +111,16 @@ class HistoryItemOut(Schema):
     status: str
     direction: str
 
+    @staticmethod
+    def resolve_amount(obj):
+        return str(obj.amount)
+
 
 class IndexerStatusOut(Schema):
     chain_id: int
-    last_block: int
+    contract_address: str
+    token_address: str
+    last_block: int = Field(..., description="highest block fully indexed")
     head_block: int | None
     lag_blocks: int | None
     range_size: int
@@ -123,6 +128,7 @@ class IndexerStatusOut(Schema):
     reorgs_detected: int
     last_error: str
     last_run_at: datetime | None
+    heartbeat_at: datetime | None
 
 
 def _require_wallet(user) -> str:
@@ -183,7 +189,8 @@ def stream_detail(request, stream_pk: int):
 
 
 @router.get("/history/{address}", response={200: list[HistoryItemOut], **ERRORS})
-def address_history(request, address: str, offset: int = 0, limit: int = 20):
+@paginate
+def address_history(request, address: str):
     """Token payments from or to any address, from our own index, newest first."""
     from django.core.exceptions import ValidationError
 
@@ -193,17 +200,11 @@ def address_history(request, address: str, offset: int = 0, limit: int = 20):
         wallet_address_validator(address)
     except ValidationError:
         raise ServiceError("address must be 0x followed by 40 hexadecimal digits.", code="invalid_address") from None
-    if not 1 <= limit <= settings.NINJA_PAGINATION_MAX_LIMIT or offset < 0:
-        raise ServiceError(f"limit must be 1..{settings.NINJA_PAGINATION_MAX_LIMIT} and offset ≥ 0.")
-    rows = services.address_history(chain_id=settings.CHAIN_ID, address=address, offset=offset, limit=limit)
-    return [{**row, "amount": str(row["amount"])} for row in rows]
+    return services.payments_of_address(chain_id=settings.CHAIN_ID, address=address)
 
 
 @router.get("/indexer", response={200: list[IndexerStatusOut], **ERRORS})
 def indexer_status(request):
-    """How far the chain indexer has read, and its last error."""
-    return [
-        {**{f: getattr(c, f) for f in ("chain_id", "last_block", "head_block", "range_size", "state", "reorgs_detected",
-                                        "last_error", "last_run_at")}, "lag_blocks": c.lag_blocks}
-        for c in IndexerCursor.objects.filter(chain_id=settings.CHAIN_ID)
-    ]
+    """Staff only: how far the chain indexer has read, per chain and contract (last block, head, lag), and its last error."""
+    require_staff(request)
+    return services.indexer_cursors()

@@ -20,7 +20,7 @@ from decimal import Decimal, localcontext
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from web3 import Web3
 
@@ -614,20 +614,31 @@ def stream_get(*, user, stream_pk: int) -> PaymentStream:
     return stream
 
 
-def address_history(*, chain_id: int, address: str, offset: int = 0, limit: int = 20) -> list[dict]:
-    """Payments from or to `address` from our own index, newest first (JSON-RPC has no history call)."""
+def indexer_cursors() -> list[IndexerCursor]:
+    """Every indexer cursor (one per chain and stream contract), for the staff's status page."""
+    return list(IndexerCursor.objects.order_by("chain_id", "contract_address"))
+
+
+def payments_of_address(*, chain_id: int, address: str):
+    """Payments from or to `address` in our own index (JSON-RPC has no history call), newest first,
+    each with its `direction` ("out" or "in") as seen from the address."""
     address = address.lower()
-    rows = (
+    return (
         Payment.objects.filter(chain_id=chain_id)
         .filter(Q(from_address=address) | Q(to_address=address))
-        .order_by("-block_number", "-log_index")[offset : offset + limit]
+        .annotate(direction=Case(When(from_address=address, then=Value("out")), default=Value("in")))
+        .order_by("-block_number", "-log_index")
     )
+
+
+def address_history(*, chain_id: int, address: str, offset: int = 0, limit: int = 20) -> list[dict]:
+    """A page of `payments_of_address` as plain dicts (for BlockchainDataService.history)."""
+    rows = payments_of_address(chain_id=chain_id, address=address)[offset : offset + limit]
     return [
         {
             "tx_hash": p.tx_hash, "log_index": p.log_index, "block_number": p.block_number,
             "from_address": p.from_address, "to_address": p.to_address, "token_address": p.token_address,
-            "amount": p.amount, "kind": p.kind, "status": p.status,
-            "direction": "out" if p.from_address == address else "in",
+            "amount": p.amount, "kind": p.kind, "status": p.status, "direction": p.direction,
         }
         for p in rows
     ]

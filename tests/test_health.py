@@ -6,7 +6,7 @@ from ninja.testing import TestClient
 
 from config.api import api
 from integrations.localnet import free_port
-from tests.fixtures.processes import ROOT, ManagedProcess, wait_for
+from tests.fixtures.processes import ManagedProcess, wait_for
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from payments import services
-from payments.models import Payment, PaymentStream
+from payments.models import IndexerCursor, Payment, PaymentStream
 from tests.chain_helpers import deploy_chain
 
 pytestmark = pytest.mark.django_db
@@ -99,11 +99,13 @@ def test_someone_elses_stream_is_forbidden_and_a_missing_one_is_404(client, me):
 def test_address_history_and_bad_input(client, me):
     make_payment(1)
     make_payment(2, sender=CREATOR, recipient=ME, amount=5)
-    rows = client.get(f"/api/payments/history/{ME.upper().replace('0X', '0x')}?limit=1").json()
-    assert [(r["direction"], r["amount"]) for r in rows] == [("in", "5")]
+    page = client.get(f"/api/payments/history/{ME.upper().replace('0X', '0x')}?limit=1").json()
+    assert page["count"] == 2 and [(r["direction"], r["amount"]) for r in page["items"]] == [("in", "5")]
+    rows = client.get(f"/api/payments/history/{ME}?offset=1").json()["items"]
+    assert [(r["direction"], r["amount"]) for r in rows] == [("out", str(10**30))]
     bad = client.get("/api/payments/history/nope")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_address"
-    assert client.get(f"/api/payments/history/{ME}?limit=1000").status_code == 400
+    assert client.get(f"/api/payments/history/{ME}?limit=1000").status_code == 422
 
 
 def test_wallet_balances_from_the_chain(client, me, anvil_snapshot, settings):
@@ -125,7 +127,20 @@ def test_wallet_needs_a_linked_wallet(client, db):
     assert response.status_code == 400 and response.json()["code"] == "no_wallet"
 
 
-def test_indexer_status(client, me):
+def test_indexer_status_is_for_staff(client, me):
     services.deployment_record(chain_id=31337, token_address="0x" + "1" * 40, stream_address="0x" + "2" * 40, deploy_block=5)
-    (status,) = client.get("/api/payments/indexer").json()
-    assert status["last_block"] == 4 and status["state"] == "idle"
+    services.deployment_record(chain_id=5, token_address="0x" + "3" * 40, stream_address="0x" + "4" * 40, deploy_block=90)
+    IndexerCursor.objects.filter(chain_id=31337).update(head_block=24, last_block=20)
+    refused = client.get("/api/payments/indexer")
+    assert refused.status_code == 403
+    assert refused.json() == {"code": "staff_only", "message": "Only staff may call this endpoint.", "fields": {}}
+    from django.test import Client
+
+    assert Client().get("/api/payments/indexer").json()["code"] == "unauthorized"
+    me.is_staff = True
+    me.save()
+    cursors = client.get("/api/payments/indexer").json()
+    assert [(c["chain_id"], c["contract_address"], c["last_block"], c["head_block"], c["lag_blocks"]) for c in cursors] == [
+        (5, "0x" + "4" * 40, 89, None, None), (31337, "0x" + "2" * 40, 20, 24, 4),
+    ]
+    assert cursors[1]["state"] == "idle" and cursors[1]["token_address"] == "0x" + "1" * 40

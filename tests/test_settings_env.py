@@ -35,6 +35,13 @@ def test_sqlite_url_keeps_sqlite_options():
     assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
+def test_sqlite_connections_are_kept_only_when_asked():
+    assert database_config({}, data_dir=DATA)["CONN_MAX_AGE"] == 0
+    assert database_config({"DATABASE_CONN_MAX_AGE": "60"}, data_dir=DATA)["CONN_MAX_AGE"] == 60
+    assert database_config({"DATABASE_URL": "sqlite:////tmp/o.sqlite3", "DATABASE_CONN_MAX_AGE": "30"},
+                           data_dir=DATA)["CONN_MAX_AGE"] == 30
+
+
 def test_unsupported_database_url_is_a_clear_error():
     with pytest.raises(ImproperlyConfigured, match="mysql"):
         database_config({"DATABASE_URL": "mysql://root@localhost/x"}, data_dir=DATA)

@@ -1,4 +1,4 @@
-"""Signed playback URLs: valid, tampered, expired, other viewer, path escapes, ranges, key rotation,
+"""Signed playback URLs: valid, tampered, expired, other viewer, access ended, path escapes, ranges, key rotation,
 links for anyone on public videos only, bearer tokens, X-Accel-Redirect."""
 
 import time
@@ -11,26 +11,33 @@ from accounts.services import api_token_create
 from media_pipeline.models import Video
 from media_pipeline.playback_urls import playback_token, signing_keys
 from media_pipeline.services import media_url
+from tests.chain_helpers import mirrored_payment
 
 pytestmark = pytest.mark.django_db
 
 SEGMENT = bytes(range(256)) * 40  # 10,240 bytes
 
 
+VIEWER_WALLET = "0x" + "1" * 40
+OWNER_WALLET = "0x" + "2" * 40
+
+
 @pytest.fixture
 def viewer():
-    return User.objects.create_user(email="viewer@example.com", password="x")
+    return User.objects.create_user(email="viewer@example.com", password="x", wallet_address=VIEWER_WALLET)
 
 
 @pytest.fixture
 def video(settings):
-    owner = User.objects.create_user(email="owner@example.com", password="x")
+    """A paid video the viewer has paid for: links are bound to the viewer."""
+    owner = User.objects.create_user(email="owner@example.com", password="x", wallet_address=OWNER_WALLET)
+    mirrored_payment(sender=VIEWER_WALLET, recipient=OWNER_WALLET, amount=100)
     folder = settings.MEDIA_ROOT / "videos" / "1" / "hls"
     (folder / "360p").mkdir(parents=True, exist_ok=True)
     (folder / "master.m3u8").write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n")
     (folder / "360p" / "seg0.ts").write_bytes(SEGMENT)
     (settings.MEDIA_ROOT / "secret.txt").write_text("not in the video's folder")
-    return Video.objects.create(owner=owner, title="private", visibility="private", status="ready",
+    return Video.objects.create(owner=owner, title="paid", visibility="paid", price=100, status="ready",
                                 hls_path="videos/1/hls", duration=30)
 
 
@@ -110,7 +117,7 @@ def test_links_for_anyone_only_while_the_video_is_public(video, viewer):
     url = master_url(video, viewer)
     assert "/0-" in url  # not bound to a viewer
     assert as_user(None).get(url).status_code == 200
-    video.visibility = "private"
+    video.visibility = "paid"
     video.save()
     assert as_user(None).get(url).status_code == 403
     assert as_user(viewer).get(url).status_code == 403
@@ -145,3 +152,13 @@ def test_accel_redirect_hands_the_file_to_the_web_server(video, viewer, settings
     assert response.status_code == 200
     assert response["X-Accel-Redirect"] == "/protected-media/videos/1/hls/360p/seg0.ts"
     assert response.content == b""
+
+
+def test_link_stops_working_when_paid_access_ends(video, viewer):
+    """Access follows the mirrored rows at every request: a reorg that orphans the payment ends it."""
+    from payments.models import Payment
+
+    url = segment_url(video, viewer)
+    assert as_user(viewer).get(url).status_code == 200
+    Payment.objects.update(status="orphaned")
+    assert as_user(viewer).get(url).status_code == 403

@@ -1,0 +1,237 @@
+"""Benchmark: the video list and playback endpoints vs a bare django-ninja endpoint, one server.
+
+    .venv/bin/python bench/api.py [--videos 1000] [--seconds 5] [--rounds 3] [--connections 8] [--workers 1]
+                                  [--conn-max-age 0]
+
+gunicorn (sync workers, from requirements) serves the real settings (DEBUG off, every middleware,
+the project's NinjaAPI) on a throwaway SQLite database holding N ready public videos with four
+renditions each. The same process also serves the baseline: a bare django-ninja endpoint (no auth,
+no database, a constant answer) mounted by bench/api_urls.py. Over loopback, `wrk` (Debian
+package `wrk`; a Python httpx client when it is missing) loads each endpoint in turn, round by
+round, so the three share the machine's mood:
+
+- GET /api/videos/                     (a visitor's first page: count + page, 20 signed thumbnails)
+- GET /api/videos/{id}/playback        (a visitor's signed master, variants, thumbnail, storyboard)
+- GET /bench-bare/ping                 (the baseline)
+
+Prints requests/s (median of the rounds), the ratio to the baseline and the error count (non-2xx
+answers and socket errors). Target (issue 6): each ≥ 50 % of the baseline, 0 errors.
+
+Measured on the shared 2-core dev machine (2026-11-27, load average 3-4 from other test runs, so
+every figure moves by ±20 %; 3 rounds × 5 s, 1000 videos, 0 errors in every run):
+
+                               before (main)    now, default       now, DATABASE_CONN_MAX_AGE=60
+    bare ninja endpoint        1696 req/s       1882 req/s         1667 req/s
+    GET /api/videos/            111 (6.5 %)      195 (10.3 %)       212 (12.7 %)
+    GET /api/videos/{id}/playback 206 (12.2 %)   247 (13.1 %)       371 (22.3 %)
+
+The 50 % target is NOT met. In process (Django test client, same settings) the bare endpoint costs
+~0.25 ms; the list ~3.7 ms: building the two SQL statements in the ORM (count and page, 0.4-0.9 ms
+each to compile, 0.2-0.3 ms each to run on SQLite with the listing index), pydantic validating 20
+items (~0.5 ms), 20 signed thumbnail links (~0.4 ms, was ~1.3 ms) and, by default, a new SQLite
+connection per request (~0.9 ms: Django registers its SQL functions on each). Playback: two queries
+(the video, its renditions) and seven signed links. What was cut: the sort of every ready row (an
+index on status, -created_at, -id), the owner join nobody read, the videos join the renditions'
+default ordering added, ORDER BY on a primary-key lookup, the signing keys parsed and the HMAC keyed
+on every link, `reverse()` per link; DATABASE_CONN_MAX_AGE now also keeps SQLite connections. The
+rest is the ORM and pydantic per request, which a constant bare answer does not pay; only caching
+whole answers would close the gap, which changes what a client sees, so it is not done here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# bench/email.py would shadow the standard `email` package: drop this folder from the path.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+DATA_DIR = tempfile.mkdtemp(prefix="flowcast-bench-api-")
+SERVER_ENV = {
+    "DJANGO_SETTINGS_MODULE": "bench.api_settings",
+    "DATA_DIR": DATA_DIR,
+    "SECRET_KEY": "flowcast-bench-api-secret-key-not-for-production",
+    "DEBUG": "0",
+    "LOG_LEVEL": "ERROR",
+    "ALLOWED_HOSTS": "127.0.0.1",
+}
+os.environ.update(SERVER_ENV)
+for name in ("DATABASE_URL", "REDIS_URL"):  # SQLite and this process's memory, as `make run` embeds them
+    os.environ.pop(name, None)
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connections  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from integrations.localnet import free_port  # noqa: E402
+from media_pipeline.models import Rendition, Video  # noqa: E402
+
+TARGET = 0.5
+WRK = shutil.which("wrk")
+RUNGS = [("1080p", 1920, 1080, 5000), ("720p", 1280, 720, 2800), ("480p", 854, 480, 1400), ("360p", 640, 360, 800)]
+
+
+def make_videos(count: int) -> int:
+    """N ready public videos with four renditions; returns the id of the one the playback load asks for."""
+    call_command("migrate", verbosity=0)
+    owner = User.objects.create_user(email="creator@example.com", password="bench-creator-password")
+    videos = Video.objects.bulk_create(
+        Video(owner=owner, title=f"Video {n}", description="A benchmark video.", visibility="public", status="ready",
+              hls_path=f"videos/{n}/out-1/hls", thumbnail=f"videos/{n}/out-1/thumbnail.jpg",
+              storyboard_vtt=f"videos/{n}/out-1/storyboard.vtt", storyboard_image=f"videos/{n}/out-1/storyboard.jpg",
+              duration=120, source_width=1920, source_height=1080, source_fps=30)
+        for n in range(count)
+    )
+    Rendition.objects.bulk_create(
+        Rendition(video=video, name=name, width=width, height=height, video_bitrate=kbps, audio_bitrate=128,
+                  codecs="avc1.640028,mp4a.40.2", frame_rate=30, playlist=f"{name}/index.m3u8",
+                  bandwidth=(kbps + 128) * 1100, average_bandwidth=(kbps + 128) * 1000)
+        for video in videos for name, width, height, kbps in RUNGS
+    )
+    connections.close_all()
+    return videos[len(videos) // 2].pk
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning", "--backlog", "2048"],
+        cwd=ROOT, env={**os.environ, **SERVER_ENV}, start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/bench-bare/ping", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    stop_server(server)
+    raise SystemExit("gunicorn did not start within 30 s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def load_wrk(url: str, *, seconds: int, connections_: int) -> tuple[float, int]:
+    out = subprocess.run([WRK, "-t1", f"-c{connections_}", f"-d{seconds}s", url], capture_output=True, text=True,
+                         check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, errors + (int(non_2xx[1]) if non_2xx else 0)
+
+
+def load_httpx(url: str, *, seconds: int, connections_: int) -> tuple[float, int]:
+    counts = {"ok": 0, "errors": 0}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker():
+        ok = errors = 0
+        with httpx.Client(timeout=10) as client:
+            while time.monotonic() < deadline:
+                try:
+                    if client.get(url).status_code < 400:
+                        ok += 1
+                    else:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+        with lock:
+            counts["ok"] += ok
+            counts["errors"] += errors
+
+    threads = [threading.Thread(target=worker) for _ in range(connections_)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return (counts["ok"] + counts["errors"]) / (time.monotonic() - began), counts["errors"]
+
+
+def check_answers(base: str, video_id: int, videos: int) -> None:
+    """The loads must measure real answers: a full page of the list, and signed links."""
+    page = httpx.get(f"{base}/api/videos/").json()
+    assert page["count"] == videos and len(page["items"]) == 20 and page["items"][0]["thumbnail_url"], page
+    play = httpx.get(f"{base}/api/videos/{video_id}/playback").json()
+    assert play["master_url"].startswith(f"/play/{video_id}/") and len(play["variants"]) == len(RUNGS), play
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--videos", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn sync workers")
+    parser.add_argument("--conn-max-age", type=int, default=0,
+                        help="DATABASE_CONN_MAX_AGE of the server (0, the default: a new SQLite connection per request)")
+    args = parser.parse_args()
+    SERVER_ENV["DATABASE_CONN_MAX_AGE"] = str(args.conn_max_age)
+
+    video_id = make_videos(args.videos)
+    port = free_port()
+    server = start_server(port, args.workers)
+    base = f"http://127.0.0.1:{port}"
+    load = load_wrk if WRK else load_httpx
+    targets = {
+        "bare ninja endpoint": f"{base}/bench-bare/ping",
+        "GET /api/videos/": f"{base}/api/videos/",
+        "GET /api/videos/{id}/playback": f"{base}/api/videos/{video_id}/playback",
+    }
+    try:
+        check_answers(base, video_id, args.videos)
+        for url in targets.values():  # warm up: imports, caches, the SQLite page cache
+            load(url, seconds=1, connections_=args.connections)
+        rates: dict[str, list[float]] = {name: [] for name in targets}
+        errors = dict.fromkeys(targets, 0)
+        for _ in range(args.rounds):
+            for name, url in targets.items():
+                rate, failed = load(url, seconds=args.seconds, connections_=args.connections)
+                rates[name].append(rate)
+                errors[name] += failed
+    finally:
+        stop_server(server)
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
+
+    client = f"wrk ({WRK})" if WRK else "httpx threads (wrk not installed)"
+    print(f"{args.videos} videos, SQLite (DATABASE_CONN_MAX_AGE={args.conn_max_age}), gunicorn {args.workers} sync "
+          f"worker(s), {client}, "
+          f"{args.connections} connections, {args.rounds} rounds × {args.seconds} s")
+    bare = statistics.median(rates["bare ninja endpoint"])
+    verdicts = []
+    for name in targets:
+        rate = statistics.median(rates[name])
+        ratio = rate / bare
+        spread = ", ".join(f"{r:.0f}" for r in rates[name])
+        print(f"{name:32} {rate:9.0f} req/s  ({spread})  {ratio:6.1%} of bare  errors: {errors[name]}")
+        if name != "bare ninja endpoint":
+            verdicts.append(ratio >= TARGET and errors[name] == 0)
+    print(f"target: each ≥ {TARGET:.0%} of the bare endpoint, 0 errors: {'met' if all(verdicts) else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""URLs for bench/api.py: the project's, plus the baseline, a bare django-ninja endpoint
+(no auth, no database) mounted in the same server process."""
+
+from django.urls import path
+from ninja import NinjaAPI
+
+from config.urls import urlpatterns as project_urlpatterns
+
+bare = NinjaAPI(urls_namespace="bench-bare", docs_url=None, openapi_url=None)
+
+
+@bare.get("/ping", auth=None)
+def ping(request):
+    return {"ok": True}
+
+
+urlpatterns = [path("bench-bare/", bare.urls), *project_urlpatterns]
