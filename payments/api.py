@@ -14,7 +14,6 @@ from ninja.pagination import paginate
 from accounts.auth import require_staff, user_auth
 from config.errors import ServiceError
 from config.schemas import ErrorOut
-from integrations.blockchain.service import streamed_amount
 from payments import services
 
 router = Router(tags=["payments"], auth=user_auth)
@@ -172,19 +171,11 @@ def stream_detail(request, stream_pk: int):
     """A stream with the amount streamed so far (computed now from the mirrored events)."""
     stream = services.stream_get(user=request.user, stream_pk=stream_pk)
     now = timezone.now()
-    if stream.cancelled:
-        streamed, recipient_balance, sender_balance, status = stream.withdrawn, 0, 0, "cancelled"
-    else:
-        streamed = streamed_amount(
-            deposit=stream.deposit, rate_per_second=stream.rate_per_second, start_time=int(stream.start_time.timestamp()),
-            stop_time=int(stream.stop_time.timestamp()), at=int(now.timestamp()),
-        )
-        recipient_balance = streamed - stream.withdrawn
-        sender_balance = stream.remaining_balance - recipient_balance
-        status = "scheduled" if now < stream.start_time else "ended" if now >= stream.stop_time else "streaming"
-    seconds_left = 0 if status in ("ended", "cancelled") else int((stream.stop_time - max(now, stream.start_time)).total_seconds())
-    stream.status, stream.at, stream.streamed, stream.seconds_left = status, now, str(streamed), seconds_left
-    stream.recipient_balance, stream.sender_balance = str(recipient_balance), str(sender_balance)
+    amounts = services.stream_amounts(stream=stream, at=now)
+    sender_balance = 0 if stream.cancelled else int(stream.remaining_balance) - amounts.withdrawable
+    stream.status, stream.at, stream.seconds_left = amounts.status, now, amounts.seconds_left
+    stream.streamed = str(amounts.streamed)
+    stream.recipient_balance, stream.sender_balance = str(amounts.withdrawable), str(sender_balance)
     return stream
 
 

@@ -164,10 +164,12 @@ def test_paid_video_is_locked_and_says_what_unlocks_it(creator, viewer, settings
     assert owner_view["locked"] is False and owner_view["master_url"]
 
 
-def test_video_not_published_yet_says_so(creator):
+def test_video_not_published_yet_says_so_to_its_owner_and_is_hidden_from_others(creator, viewer):
     video = Video.objects.create(owner=creator, title="soon", status="processing")
-    html = client_for().get(f"/watch/{video.pk}").content.decode()
+    html = client_for(creator).get(f"/watch/{video.pk}").content.decode()
     assert "Not ready yet" in html and "Processing" in html and 'id="video"' not in html
+    assert client_for(viewer).get(f"/watch/{video.pk}").status_code == 404
+    assert client_for().get(f"/watch/{video.pk}").status_code == 404
 
 
 def test_ipfs_link_appears_once_the_hls_folder_is_pinned(creator, settings):
