@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import httpx
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
+from django.utils import timezone
 
 from config.env import broker_name
 
@@ -65,8 +66,23 @@ def check_queue():
         broker.ping()
     queued = broker.queue_size()
     clusters = len(Stat.get_all(broker=broker))
-    workers = "no cluster running" if clusters == 0 else f"{clusters} cluster(s) running"
-    return True, f"{kind} broker, {queued} task(s) queued, {workers}"
+    return True, f"{kind} broker, {queued} task(s) queued, {clusters_seen(clusters)}"
+
+
+def clusters_seen(clusters: int) -> str:
+    """Clusters report themselves in the cache, which the web process shares with them only on Redis;
+    on the ORM broker with a per-process cache, the last finished task is the sign of life."""
+    from django_q.models import Task
+
+    if clusters:
+        return f"{clusters} cluster(s) running"
+    try:
+        last = Task.objects.order_by("-stopped").values_list("stopped", flat=True).first()
+    except DatabaseError:
+        return "no cluster seen (the task history is out of reach)"
+    if last is None:
+        return "no cluster seen yet"
+    return f"last task finished {max(0, round((timezone.now() - last).total_seconds()))} s ago"
 
 
 @timed

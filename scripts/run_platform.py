@@ -70,14 +70,14 @@ def http_ready(url: str) -> bool:
 
 
 def stop_all(parts: list[Part]) -> None:
+    """Stop the parts in the reverse of their start order, each before the next: workers finish their
+    task while the chain, the SMTP sink and the web server they talk to are still up."""
     running = [part for part in parts if part.process and part.process.poll() is None]
     for part in reversed(running):
         # The leader only: django-q2's sentinel stops its own workers in order.
         part.process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for part in running:
         try:
-            part.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            part.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             print(f"  {part.name} did not stop in time; killing it", flush=True)
             os.killpg(part.process.pid, signal.SIGKILL)
@@ -157,7 +157,7 @@ def main() -> int:
                 return 130
         print(
             "\nFlowcast is up:\n"
-            f"  web        http://127.0.0.1:{web_port}/\n"
+            f"  web        http://127.0.0.1:{web_port}/ (videos), http://127.0.0.1:{web_port}/studio/ (your uploads)\n"
             f"  admin      http://127.0.0.1:{web_port}/admin/\n"
             f"  API docs   http://127.0.0.1:{web_port}/api/docs\n"
             f"  health     http://127.0.0.1:{web_port}/api/health\n"

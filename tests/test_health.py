@@ -1,3 +1,4 @@
+import re
 import sys
 
 import httpx
@@ -98,3 +99,20 @@ def test_api_docs_are_served(client):
     assert client.get("/api/docs").status_code == 200
     schema = client.get("/api/openapi.json").json()
     assert "/api/health" in schema["paths"]
+
+
+def test_queue_without_a_visible_cluster_reports_its_last_finished_task():
+    """On the ORM broker each process has its own cache, so the web process cannot see the clusters'
+    own reports; the task history they write is what shows they are alive."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import Task
+
+    assert "no cluster seen yet" in client.get("/health").json()["parts"]["queue"]["detail"]
+    now = timezone.now()
+    Task.objects.create(id="a" * 32, name="sweep", func="notifications.tasks.outbound_email_sweep",
+                        started=now - timedelta(seconds=8), stopped=now - timedelta(seconds=7), success=True)
+    detail = client.get("/health").json()["parts"]["queue"]["detail"]
+    seconds = re.search(r"last task finished (\d+) s ago", detail)
+    assert seconds and 7 <= int(seconds.group(1)) < 600, detail
