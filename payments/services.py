@@ -495,11 +495,15 @@ def video_playable_by(*, video, viewer) -> bool:
 def video_unlock_terms(*, video) -> dict:
     """What unlocks a paid video for a viewer, as `video_playable_by` checks it, in words and values."""
     deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
+    # In the token's own units (`0.5 FLOW`), as a wallet shows them; base units when the chain is silent.
+    meta = token_meta_get(token_address=deployment.token_address) if deployment else TokenMeta(decimals=None)
+    price_text = None if video.price is None else token_amount_format(amount=video.price, meta=meta)
+    rate_text = None if video.stream_rate is None else token_amount_format(amount=video.stream_rate, meta=meta)
     ways = []
-    if video.price is not None:
-        ways.append(f"pay at least {video.price} token units once")
-    if video.stream_rate is not None:
-        ways.append(f"open a payment stream of at least {video.stream_rate} token units per second")
+    if price_text:
+        ways.append(f"pay at least {price_text} once")
+    if rate_text:
+        ways.append(f"open a payment stream of at least {rate_text} per second")
     summary = ("To watch, " + " or ".join(ways) + " to the creator's wallet, from the wallet linked to your account"
                f" (chain {settings.CHAIN_ID}).")
     return {
@@ -511,6 +515,8 @@ def video_unlock_terms(*, video) -> dict:
         # Token base units as decimal strings: exact beyond 2**53 (JSON numbers are not).
         "price": None if video.price is None else str(video.price),
         "stream_rate": None if video.stream_rate is None else str(video.stream_rate),
+        "price_text": price_text,
+        "stream_rate_text": rate_text,
     }
 
 

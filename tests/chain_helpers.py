@@ -101,12 +101,12 @@ def chain_at(node, *, token_address: str, stream_address: str, deploy_block: int
 
 def deploy_recorded_chain_an_hour_behind(anvil_factory, settings) -> Chain:
     """A fresh anvil whose clock runs an hour behind the wall clock, with our contracts deployed
-    and recorded as the configured chain's deployment: a two-hour stream opened now (chain time)
+    and recorded as the configured chain (RPC_URL, CHAIN_ID) and its deployment: a two-hour stream opened now (chain time)
     is running now (wall clock), and one fully mined "an hour ago" has ended, without waiting."""
     from payments import services
 
     node = anvil_factory(extra_args=("--timestamp", str(int(time.time()) - 3600)))
-    settings.CHAIN_ID = node.chain_id
+    settings.CHAIN_ID, settings.RPC_URL = node.chain_id, node.url
     chain = deploy_chain(node)
     services.deployment_record(chain_id=node.chain_id, token_address=chain.token.address,
                                stream_address=chain.streams.address, deploy_block=chain.deploy_block)

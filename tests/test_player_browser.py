@@ -166,7 +166,7 @@ def test_paid_video_is_refused_before_a_stream_and_plays_after_it(page, live_ser
     assert paywall.is_visible() and page.locator("video#video").count() == 0
     assert page.locator("#unlock-recipient").inner_text() == creator_wallet.lower()
     assert page.locator("#unlock-token").inner_text() == chain.token.address.lower()
-    assert page.locator("#unlock-rate").inner_text().startswith("5 token units")
+    assert page.locator("#unlock-rate").inner_text() == "0.000000000000000005 FLOW / second"  # 18 decimals
     refused = page.evaluate(f"fetch('/api/videos/{video.pk}/playback').then(r => r.json().then(b => [r.status, b.code]))")
     assert refused == [403, "payment_required"]
     save_screenshot(page, "paywall")
