@@ -25,6 +25,10 @@ every figure moves by ±20 %; 3 rounds × 5 s, 1000 videos, 0 errors in every ru
     GET /api/videos/            111 (6.5 %)      195 (10.3 %)       212 (12.7 %)
     GET /api/videos/{id}/playback 206 (12.2 %)   247 (13.1 %)       371 (22.3 %)
 
+Again after the merges, on a quieter machine (load average 1.2, default settings): bare 1507 req/s,
+list 172 (11.4 %), playback 220 (14.6 %), 0 errors. In process (Django test client, 300 requests):
+bare 0.29 ms, playback 2.87 ms, list 4.62 ms.
+
 The 50 % target is NOT met. In process (Django test client, same settings) the bare endpoint costs
 ~0.25 ms; the list ~3.7 ms: building the two SQL statements in the ORM (count and page, 0.4-0.9 ms
 each to compile, 0.2-0.3 ms each to run on SQLite with the listing index), pydantic validating 20
