@@ -218,8 +218,6 @@ EMAIL_RETRY_BACKOFF_MAX = env_int(ENV, "EMAIL_RETRY_BACKOFF_MAX", 3600)
 EMAIL_MAX_ATTEMPTS = env_int(ENV, "EMAIL_MAX_ATTEMPTS", 8)
 EMAIL_SENDING_STALE_AFTER = env_int(ENV, "EMAIL_SENDING_STALE_AFTER", 300)
 EMAIL_VERIFICATION_MAX_AGE = env_int(ENV, "EMAIL_VERIFICATION_MAX_AGE", 3 * 24 * 3600)
-# Link to a video in emails; `{site_url}` and `{id}` are filled in.
-EMAIL_VIDEO_URL = ENV.get("EMAIL_VIDEO_URL", "{site_url}/videos/{id}/")
 
 # API ------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 20

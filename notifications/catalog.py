@@ -13,13 +13,13 @@ SAMPLE_CONTEXTS: dict[str, dict] = {
     "video_ready": {
         "name": "Ada",
         "video_title": "Sunrise over the harbour",
-        "video_url": "http://127.0.0.1:8000/videos/1/",
+        "video_url": "http://127.0.0.1:8000/watch/1",
         "duration": "3:07",
     },
     "video_failed": {
         "name": "Ada",
         "video_title": "Sunrise over the harbour",
-        "video_url": "http://127.0.0.1:8000/videos/1/",
+        "video_url": "http://127.0.0.1:8000/watch/1",
         "error": "The file has no video stream.",
     },
     "payment_confirmed": {

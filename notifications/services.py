@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from config.errors import ServiceError
@@ -383,7 +384,7 @@ def _name(user) -> str:
 
 
 def video_url(video) -> str:
-    return settings.EMAIL_VIDEO_URL.format(site_url=settings.SITE_URL, id=video.pk)
+    return settings.SITE_URL + reverse("watch", args=[video.pk])
 
 
 def welcome_email_queue(*, user) -> list[OutboundEmail]:
@@ -436,11 +437,10 @@ def verification_email_queue(*, email_address: str) -> list[OutboundEmail]:
 
 
 def video_ready_email_queue(*, video) -> list[OutboundEmail]:
+    from media_pipeline.services import duration_text
+
     owner = video.owner
-    duration = ""
-    if video.duration:
-        minutes, seconds = divmod(int(round(video.duration)), 60)
-        duration = f"{minutes}:{seconds:02d}"
+    duration = duration_text(video.duration)
     email, created = outbound_email_queue(
         template="video_ready",
         recipient=owner.email,

@@ -106,7 +106,6 @@ def test_stream_created_and_cancelled_email_sender_and_recipient(outbox, payer, 
 
 
 def test_video_ready_and_failed_email_the_owner(outbox, payee, settings):
-    settings.EMAIL_VIDEO_URL = "{site_url}/watch/{id}"
     video = Video.objects.create(owner=payee, title="Harbour at dawn", duration=187.2)
     with transaction.atomic():
         video_ready.send(sender=Video, video=video)
