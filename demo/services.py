@@ -276,7 +276,7 @@ def demo_playback_check(*, video: Video, viewer) -> str | None:
     token, _ = media_services.playback_token_create(video=video, viewer=viewer)
     master = f"{video.hls_path}/master.m3u8"
     relative = master.removeprefix(media_services.output_root(video) + "/")
-    media_services.playback_file(video_id=video.pk, token=token, path=relative, requester=viewer)
+    media_services.playback_file(video_id=video.pk, token=token, path=relative, requester=lambda: viewer)
     return settings.SITE_URL + media_services.media_url(video=video, path=master, token=token)
 
 

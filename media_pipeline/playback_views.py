@@ -25,7 +25,7 @@ def requester_of(request):
 @require_safe
 def serve_signed_hls(request, video_id: int, token: str, path: str):
     try:
-        target = services.playback_file(video_id=video_id, token=token, path=path, requester=requester_of(request))
+        target = services.playback_file(video_id=video_id, token=token, path=path, requester=lambda: requester_of(request))
     except PermissionDenied as error:
         return HttpResponseForbidden(error.message, content_type="text/plain; charset=utf-8")
     except NotFound as error:

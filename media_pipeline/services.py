@@ -613,11 +613,13 @@ def output_root(video: Video) -> str:
     return str(Path(video.hls_path).parent.as_posix()) if video.hls_path else ""
 
 
-def playback_file(*, video_id: int, token: str, path: str, requester) -> Path:
-    """The published file `path` of video `video_id` if `token` grants it to `requester`.
+def playback_file(*, video_id: int, token: str, path: str, requester: Callable) -> Path:
+    """The published file `path` of video `video_id` if `token` grants it to `requester()`.
 
     A link for anyone (viewer 0) works while the video is public or unlisted; a link bound
     to a viewer works for that viewer only. The owner and staff may use any valid link.
+    `requester` is called only when the answer depends on who asks: a player fetches a file every
+    few seconds, and a public video's segments need no session or token lookup.
     Raises PermissionDenied (bad, expired or someone else's link) or NotFound.
     """
     try:
@@ -627,9 +629,19 @@ def playback_file(*, video_id: int, token: str, path: str, requester) -> Path:
     video = Video.objects.select_related("owner").filter(pk=video_id).exclude(hls_path="").first()
     if video is None:
         raise NotFound("No such video.")
-    requester_id = requester.pk if requester is not None and requester.is_authenticated else 0
     root = (Path(settings.MEDIA_ROOT) / output_root(video)).resolve()
     target = (root / path).resolve()
+    shared = video.visibility in (Video.Visibility.PUBLIC, Video.Visibility.UNLISTED)
+    if not (shared and grant.viewer_id == 0):
+        playback_access_check(video=video, grant=grant, target=target, requester=requester())
+    if not target.is_relative_to(root) or not target.is_file():
+        raise NotFound("No such file.")
+    return target
+
+
+def playback_access_check(*, video: Video, grant, target: Path, requester) -> None:
+    """Raises PermissionDenied unless `grant` lets `requester` fetch `target` of `video` now."""
+    requester_id = requester.pk if requester is not None and requester.is_authenticated else 0
     # The poster of a paid video is its shop window: any valid link shows it, the rest needs access.
     poster = bool(video.thumbnail) and target == (Path(settings.MEDIA_ROOT) / video.thumbnail).resolve()
     if not can_manage(video=video, user=requester):
@@ -645,6 +657,3 @@ def playback_file(*, video_id: int, token: str, path: str, requester) -> Path:
                 raise PermissionDenied("This video is paid: pay the creator or stream to them to watch it.",
                                        code="payment_required")
             raise PermissionDenied("This playback link does not let you watch this video any more.")
-    if not target.is_relative_to(root) or not target.is_file():
-        raise NotFound("No such file.")
-    return target
