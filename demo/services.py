@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.files import File
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 from eth_account import Account
 from web3 import Web3
@@ -31,7 +31,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 
 from config import health
-from config.errors import ServiceError
+from config.errors import PermissionDenied, ServiceError
 from integrations import services as ipfs_services
 from integrations.blockchain.deploy import has_code, send_transaction
 from integrations.blockchain.devkeys import ANVIL_DEV_KEYS, DEV_CHAIN_IDS
@@ -269,15 +269,16 @@ def demo_pins_follow(*, video: Video, on_progress: Progress, timeout: float, pic
 
 
 def demo_playback_check(*, video: Video, viewer) -> str | None:
-    """Whether `viewer` may play the video, asked exactly as the playback API asks; when allowed, the signed
-    master playlist URL issued to them (checked to open their file)."""
-    if not media_services.video_playable(video=video, user=viewer):
+    """Whether `viewer` may play the video, asked through the service the playback API calls; when allowed,
+    the signed master playlist URL issued to them (checked to open their file)."""
+    try:
+        master_url = media_services.video_playback(video=video, viewer=viewer)["master_url"]
+    except PermissionDenied:
         return None
-    token, _ = media_services.playback_token_create(video=video, viewer=viewer)
-    master = f"{video.hls_path}/master.m3u8"
-    relative = master.removeprefix(media_services.output_root(video) + "/")
-    media_services.playback_file(video_id=video.pk, token=token, path=relative, requester=lambda: viewer)
-    return settings.SITE_URL + media_services.media_url(video=video, path=master, token=token)
+    link = resolve(master_url).kwargs
+    media_services.playback_file(video_id=link["video_id"], token=link["token"], path=link["path"],
+                                 requester=lambda: viewer)
+    return settings.SITE_URL + master_url
 
 
 # -- chain -------------------------------------------------------------------------------------------

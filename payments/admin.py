@@ -4,7 +4,7 @@ block explorer: transaction, block, confirmations, parties, amounts in the token
 from datetime import timedelta
 
 from django.contrib import admin
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import Max
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -27,15 +27,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def with_head_block(queryset):
-    """Each row with the chain head the indexer saw last (for confirmations), in the same query."""
-    heads = IndexerCursor.objects.filter(chain_id=OuterRef("chain_id")).order_by(F("head_block").desc(nulls_last=True))
-    heads = heads.values("head_block")[:1]
-    return queryset.annotate(head_block=Subquery(heads))
-
-
 def confirmations(row) -> str:
-    head = getattr(row, "head_block", None)
+    """Shown on a change page only: the chain head the indexer saw last (Max skips cursors without one)."""
+    head = IndexerCursor.objects.filter(chain_id=row.chain_id).aggregate(head=Max("head_block"))["head"]
     if head is None:
         return "—"
     return f"{max(head - row.block_number + 1, 0):,} (head {head:,} at the indexer's last pass)"
@@ -86,7 +80,7 @@ class PaymentAdmin(ReadOnlyAdmin):
                     "stream_link", "confirmed_at")
     list_filter = ("status", "kind", "chain_id")
     search_fields = ("tx_hash", "from_address", "to_address", "from_user__email", "to_user__email")
-    list_select_related = ("from_user", "to_user", "stream")
+    list_select_related = ()
     date_hierarchy = "created_at"
     fieldsets = (
         ("Transaction", {"fields": ("tx_hash_full", "log_index", "block_number", "block_hash_full", "chain_id",
@@ -97,9 +91,6 @@ class PaymentAdmin(ReadOnlyAdmin):
     readonly_fields = ("tx_hash_full", "log_index", "block_number", "block_hash_full", "chain_id", "confirmations_display",
                        "status_badge", "confirmed_at", "orphaned_at", "kind", "amount_display", "amount_base_units", "token",
                        "from_address", "from_user_link", "to_address", "to_user_link", "stream_link")
-
-    def get_queryset(self, request):
-        return with_head_block(super().get_queryset(request))
 
     @admin.display(description="transaction", ordering="tx_hash")
     def short_tx(self, payment):
@@ -147,7 +138,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         if payment.stream_id is None:
             return "—"
         url = reverse("admin:payments_paymentstream_change", args=[payment.stream_id])
-        return format_html('<a href="{}">stream #{}</a>', url, payment.stream.stream_id)
+        return format_html('<a href="{}">stream #{}</a>', url, payment.stream_id_onchain)
 
 
 @admin.register(PaymentStream)
@@ -156,7 +147,6 @@ class PaymentStreamAdmin(ReadOnlyAdmin):
                     "streamed_display", "start_time", "stop_time", "creation_confirmed")
     list_filter = ("cancelled", "creation_confirmed", "chain_id")
     search_fields = ("sender", "recipient", "tx_hash", "sender_user__email", "recipient_user__email")
-    list_select_related = ("sender_user", "recipient_user")
     inlines = (WithdrawalInline,)
     fieldsets = (
         ("Stream", {"fields": ("stream_id", "status_badge", "chain_id", "contract", "token", "start_time", "stop_time",
@@ -176,11 +166,11 @@ class PaymentStreamAdmin(ReadOnlyAdmin):
                        "confirmations_display", "creation_confirmed", "cancelled", "cancelled_at", "cancel_block_number",
                        "cancel_tx_hash_full", "cancel_payouts", "cancel_confirmed")
 
-    def get_queryset(self, request):
-        return with_head_block(super().get_queryset(request))
-
     def now(self, stream) -> services.StreamAmounts:
-        return services.stream_amounts(stream=stream)
+        # One reading per row, so its fields agree with each other.
+        if not hasattr(stream, "amounts_now"):
+            stream.amounts_now = services.stream_amounts(stream=stream)
+        return stream.amounts_now
 
     @admin.display(description="status")
     def status_badge(self, stream):

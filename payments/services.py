@@ -677,6 +677,11 @@ class TokenMeta:
     symbol: str = ""
 
 
+# Tokens whose decimals and symbol this process has read: they never change, so an admin page's amount
+# cells cost no cache round trip each.
+_token_metas: dict[str, TokenMeta] = {}
+
+
 def token_meta_get(*, token_address: str) -> TokenMeta:
     """A token's decimals and symbol, read from the chain once and cached (a token never changes them).
     Never raises: when the node does not answer, amounts are shown in base units and it is asked again later."""
@@ -685,8 +690,12 @@ def token_meta_get(*, token_address: str) -> TokenMeta:
     from integrations.blockchain.artifacts import TOKEN, contract_abi
 
     key = f"payments:token-meta:{settings.CHAIN_ID}:{token_address.lower()}"
+    if key in _token_metas:
+        return _token_metas[key]
     cached = cache.get(key)
     if cached is not None:
+        if cached[0] is not None:
+            _token_metas[key] = TokenMeta(*cached)
         return TokenMeta(*cached)
     try:
         # No retries: a page waits for this call, and a down node is reported by the health check.
@@ -694,6 +703,7 @@ def token_meta_get(*, token_address: str) -> TokenMeta:
         token = w3.eth.contract(address=Web3.to_checksum_address(token_address), abi=contract_abi(TOKEN))
         meta = TokenMeta(decimals=token.functions.decimals().call(), symbol=token.functions.symbol().call())
         cache.set(key, (meta.decimals, meta.symbol), TOKEN_META_CACHE_SECONDS)
+        _token_metas[key] = meta
     except Exception as error:  # any failure (no node, no contract, not an ERC-20) means "unknown", never a 500
         log.info("token %s: decimals unknown (%s)", token_address, error)
         meta = TokenMeta(decimals=None)
