@@ -19,7 +19,7 @@ from accounts.models import ApiToken, User
 from accounts.services import api_token_create
 from integrations.models import IPFSRecord
 from media_pipeline.models import TranscodeJob, Video
-from payments.models import Payment, PaymentStream
+from payments.models import PaymentStream
 from tests.api_inventory import api_operations, object_operations, operation
 from tests.chain_helpers import mirrored_payment
 
@@ -203,8 +203,8 @@ def test_public_and_unlisted_videos_play_for_anyone_with_the_link(world):
     assert world.videos["public"].pk in listed and unlisted.pk not in listed  # unlisted: only by link
 
 
-def pay_for(video, *, amount) -> None:
-    mirrored_payment(sender=MALLORY, recipient=ALICE, amount=amount)
+def pay_for(video, *, amount, n: int) -> None:
+    mirrored_payment(sender=MALLORY, recipient=video.owner.wallet_address, amount=amount, n=n)
 
 
 def test_paid_video_plays_once_paid_and_not_before(world):
@@ -214,9 +214,9 @@ def test_paid_video_plays_once_paid_and_not_before(world):
     assert stranger.get(f"/api/videos/{paid.pk}").status_code == 200  # its page is public: price, title
     refused = stranger.get(f"/api/videos/{paid.pk}/playback")
     assert refused.status_code == 403 and refused.json()["code"] == "payment_required"
-    pay_for(paid, amount=paid.price - 1)
+    pay_for(paid, amount=paid.price - 1, n=1)
     assert stranger.get(f"/api/videos/{paid.pk}/playback").status_code == 403  # short of the price
-    Payment.objects.update(amount=paid.price)
+    pay_for(paid, amount=paid.price, n=2)
     play = stranger.get(f"/api/videos/{paid.pk}/playback")
     assert play.status_code == 200
     assert stranger.get(play.json()["master_url"]).status_code == 200
@@ -239,7 +239,7 @@ def test_a_listing_thumbnail_link_does_not_unlock_a_paid_video(world):
 
 def test_a_paid_link_stops_working_when_the_video_turns_private(world):
     paid = world.videos["paid"]
-    pay_for(paid, amount=paid.price)
+    pay_for(paid, amount=paid.price, n=1)
     stranger = Client()
     stranger.force_login(world.intruder)
     master = stranger.get(f"/api/videos/{paid.pk}/playback").json()["master_url"]

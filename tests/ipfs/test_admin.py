@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from integrations.models import IPFSRecord
@@ -61,4 +63,5 @@ def test_status_colours_gateway_links_and_the_video_they_belong_to(staff_client,
     html = detail.content.decode()
     gateway = f"{settings.IPFS_GATEWAY_URL.rstrip('/')}/{hls.cid}/"
     assert f'href="{gateway}"' in html and f'href="{gateway}master.m3u8"' in html
-    assert video_url in html and "Pinned" in html
+    assert video_url in html
+    assert re.search(r'class="status-badge status-ok"[^>]*>Pinned</span>', html)  # the badge, not the "Pinned at" label
