@@ -9,6 +9,8 @@
   const note = document.getElementById("upload-status");
   const tbody = document.querySelector("#my-videos tbody");
   const ACTIVE = ["uploaded", "queued", "processing"];
+  // Video.Status's labels: a finished job leaves the video ready, failed, or (outputs deleted) uploaded.
+  const STATUS_LABELS = { uploaded: "Uploaded", queued: "Queued", processing: "Processing", ready: "Ready", failed: "Failed" };
   const POLL_MS = 1500;
 
   const getJSON = (url) => fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -29,7 +31,7 @@
         }
         return getJSON(`${api}${id}`).then((video) => {
           row.dataset.status = video.status;
-          status.textContent = video.status === "ready" ? "Ready" : "Failed";
+          status.textContent = STATUS_LABELS[video.status] || video.status;
           if (video.error_message) {
             const error = document.createElement("div");
             error.className = "error";
