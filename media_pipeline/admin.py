@@ -116,14 +116,15 @@ class VideoAdmin(admin.ModelAdmin):
         if request.method == "POST" and request.FILES is not None and getattr(request, "upload_too_large", None):
             self.message_user(request, f"The upload is {request.upload_too_large} bytes; the largest allowed is "
                                        f"{settings.MEDIA_MAX_UPLOAD_BYTES} bytes.", messages.ERROR)
-        video = self.get_object(request, object_id) if object_id else None
-        if video is not None:
-            # The same player viewers get (player/_player.html), and the latest transcode to follow live.
-            latest = video.transcode_jobs.order_by("-created_at", "-id").first()
-            extra_context = {**(extra_context or {}),
-                             "player": services.video_player_context(video=video, viewer=request.user),
-                             "latest_job": latest}
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # The same player viewers get (player/_player.html), and the latest transcode (annotated by
+            # get_queryset) to follow live.
+            context["player"] = services.video_player_context(video=obj, viewer=request.user)
+            context["latest_job"] = {"state": obj.job_state, "progress": obj.job_progress} if obj.job_state else None
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):
         return [
