@@ -102,10 +102,6 @@ class ListFilters(Schema):
     owner: int | None = None
 
 
-def thumbnail_url(video: Video, viewer) -> str | None:
-    return services.media_url(video=video, path=video.thumbnail, viewer=viewer) if video.thumbnail else None
-
-
 def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
     data = {
         field: getattr(video, field)
@@ -114,10 +110,10 @@ def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
     }
     data["price"] = None if video.price is None else str(video.price)
     data["stream_rate"] = None if video.stream_rate is None else str(video.stream_rate)
-    data["thumbnail_url"] = thumbnail_url(video, viewer)
+    data["thumbnail_url"] = services.thumbnail_url(video=video, viewer=viewer) or None
     if with_renditions:
         data.update(source_fps=video.source_fps, source_video_codec=video.source_video_codec,
-                    source_audio_codec=video.source_audio_codec, renditions=services.video_renditions(video=video))
+                    source_audio_codec=video.source_audio_codec, renditions=list(video.renditions.all()))
     return data
 
 

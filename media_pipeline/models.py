@@ -90,7 +90,9 @@ class Rendition(models.Model):
     average_bandwidth = models.PositiveIntegerField(help_text="measured mean, bit/s (AVERAGE-BANDWIDTH)")
 
     class Meta:
-        ordering = ["video", "-height", "-width"]
+        # Tallest first. Not by `video`: ordering by a foreign key joins the videos table to sort by
+        # its ordering, on every query of one video's rungs.
+        ordering = ["-height", "-width", "name"]
         constraints = [models.UniqueConstraint(fields=["video", "name"], name="media_rendition_unique_name")]
 
     def __str__(self):

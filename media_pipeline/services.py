@@ -462,12 +462,6 @@ def video_get(*, video_id: int, user) -> Video:
     return video
 
 
-def video_renditions(*, video: Video) -> list[Rendition]:
-    """The published ladder, tallest first. (The model's default ordering starts with `video`,
-    which joins the videos table to sort by its ordering: pointless for one video's rungs.)"""
-    return list(Rendition.objects.filter(video_id=video.pk).order_by("-height", "-width", "name"))
-
-
 def video_playable(*, video: Video, user) -> bool:
     from payments.services import video_playable_by
 
@@ -546,7 +540,7 @@ def video_playback(*, video: Video, viewer) -> dict:
         "variants": [
             {**{field: getattr(rendition, field) for field in RENDITION_FIELDS},
              "url": url(f"{video.hls_path}/{rendition.playlist}")}
-            for rendition in video_renditions(video=video)
+            for rendition in video.renditions.all()
         ],
     }
 
@@ -560,6 +554,11 @@ def duration_text(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def thumbnail_url(*, video: Video, viewer) -> str:
+    """A signed link to the poster ("" before there is one): any valid link shows a paid video's poster."""
+    return media_url(video=video, path=video.thumbnail, viewer=viewer) if video.thumbnail else ""
+
+
 def video_card(*, video: Video, viewer) -> dict:
     """One tile of a listing (home page): no queries beyond the video and its owner."""
     return {
@@ -568,7 +567,7 @@ def video_card(*, video: Video, viewer) -> dict:
         "creator": video.owner.display_name or video.owner.email.split("@")[0],
         "duration_text": duration_text(video.duration),
         "paid": video.is_paid,
-        "thumbnail_url": media_url(video=video, path=video.thumbnail, viewer=viewer) if video.thumbnail else "",
+        "thumbnail_url": thumbnail_url(video=video, viewer=viewer),
     }
 
 
