@@ -98,21 +98,8 @@ class WalletOut(Schema):
     native_balance: str
 
 
-class HistoryItemOut(Schema):
-    tx_hash: str
-    log_index: int
-    block_number: int
-    from_address: str
-    to_address: str
-    token_address: str
-    amount: str
-    kind: str
-    status: str
+class HistoryItemOut(PaymentOut):
     direction: str
-
-    @staticmethod
-    def resolve_amount(obj):
-        return str(obj.amount)
 
 
 class IndexerStatusOut(Schema):
@@ -172,10 +159,9 @@ def stream_detail(request, stream_pk: int):
     stream = services.stream_get(user=request.user, stream_pk=stream_pk)
     now = timezone.now()
     amounts = services.stream_amounts(stream=stream, at=now)
-    sender_balance = 0 if stream.cancelled else int(stream.remaining_balance) - amounts.withdrawable
     stream.status, stream.at, stream.seconds_left = amounts.status, now, amounts.seconds_left
     stream.streamed = str(amounts.streamed)
-    stream.recipient_balance, stream.sender_balance = str(amounts.withdrawable), str(sender_balance)
+    stream.recipient_balance, stream.sender_balance = str(amounts.withdrawable), str(amounts.sender_balance)
     return stream
 
 

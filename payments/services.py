@@ -729,6 +729,7 @@ class StreamAmounts:
     to_stream: int  # still to flow to the recipient (0 once ended or cancelled)
     withdrawable: int  # streamed but not yet withdrawn
     seconds_left: int
+    sender_balance: int  # what cancelling now would return to the sender
 
 
 def stream_amounts(*, stream: PaymentStream, at: datetime | None = None) -> StreamAmounts:
@@ -737,11 +738,14 @@ def stream_amounts(*, stream: PaymentStream, at: datetime | None = None) -> Stre
 
     at = at or timezone.now()
     if stream.cancelled:
-        return StreamAmounts(status="cancelled", streamed=int(stream.withdrawn), to_stream=0, withdrawable=0, seconds_left=0)
+        return StreamAmounts(status="cancelled", streamed=int(stream.withdrawn), to_stream=0, withdrawable=0, seconds_left=0,
+                             sender_balance=0)
     streamed = streamed_amount(deposit=int(stream.deposit), rate_per_second=int(stream.rate_per_second),
                                start_time=int(stream.start_time.timestamp()), stop_time=int(stream.stop_time.timestamp()),
                                at=int(at.timestamp()))
     status = "scheduled" if at < stream.start_time else "ended" if at >= stream.stop_time else "streaming"
     seconds_left = 0 if status == "ended" else int((stream.stop_time - max(at, stream.start_time)).total_seconds())
+    withdrawable = max(streamed - int(stream.withdrawn), 0)
     return StreamAmounts(status=status, streamed=streamed, to_stream=int(stream.deposit) - streamed,
-                         withdrawable=max(streamed - int(stream.withdrawn), 0), seconds_left=seconds_left)
+                         withdrawable=withdrawable, seconds_left=seconds_left,
+                         sender_balance=int(stream.remaining_balance) - withdrawable)
