@@ -16,7 +16,9 @@ PAYMENT_TONES = {"confirmed": "ok", "pending": "waiting", "orphaned": "bad"}
 STREAM_TONES = {"streaming": "busy", "scheduled": "waiting", "ended": "ok", "cancelled": "off"}
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnly:
+    """Rows the indexer writes: shown, never added, changed or deleted by hand."""
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -25,6 +27,31 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
+
+
+class ChainRowAdmin(ReadOnlyAdmin):
+    """What a mirrored chain row (payment, stream) shows of its transaction and token."""
+
+    @admin.display(description="transaction hash")
+    def tx_hash_full(self, row):
+        return monospace(row.tx_hash)
+
+    @admin.display(description="block hash")
+    def block_hash_full(self, row):
+        return monospace(row.block_hash)
+
+    @admin.display(description="token")
+    def token(self, row):
+        meta = services.token_meta_get(token_address=row.token_address)
+        return format_html("{} {}", meta.symbol, monospace(row.token_address)) if meta.symbol else monospace(row.token_address)
+
+    @admin.display(description="confirmations")
+    def confirmations_display(self, row):
+        return confirmations(row)
 
 
 def confirmations(row) -> str:
@@ -51,7 +78,7 @@ def monospace(value: str):
     return format_html('<code style="font-size:12px;">{}</code>', value) if value else "—"
 
 
-class WithdrawalInline(admin.TabularInline):
+class WithdrawalInline(ReadOnly, admin.TabularInline):
     """The payouts of a stream (withdrawals and the recipient's share of a cancel)."""
 
     model = Payment
@@ -67,15 +94,9 @@ class WithdrawalInline(admin.TabularInline):
     def amount_display(self, payment):
         return amount(payment, payment.amount)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ChainRowAdmin):
     list_display = ("short_tx", "block_number", "kind", "status_badge", "amount_display", "from_address", "to_address",
                     "stream_link", "confirmed_at")
     list_filter = ("status", "kind", "chain_id")
@@ -96,26 +117,9 @@ class PaymentAdmin(ReadOnlyAdmin):
     def short_tx(self, payment):
         return f"{payment.tx_hash[:10]}…{payment.tx_hash[-6:]} #{payment.log_index}"
 
-    @admin.display(description="transaction hash")
-    def tx_hash_full(self, payment):
-        return monospace(payment.tx_hash)
-
-    @admin.display(description="block hash")
-    def block_hash_full(self, payment):
-        return monospace(payment.block_hash)
-
-    @admin.display(description="token")
-    def token(self, payment):
-        meta = services.token_meta_get(token_address=payment.token_address)
-        return format_html("{} {}", meta.symbol, monospace(payment.token_address)) if meta.symbol else monospace(payment.token_address)
-
     @admin.display(description="status", ordering="status")
     def status_badge(self, payment):
         return badge(payment.get_status_display(), PAYMENT_TONES.get(payment.status, "off"))
-
-    @admin.display(description="confirmations")
-    def confirmations_display(self, payment):
-        return confirmations(payment)
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, payment):
@@ -142,7 +146,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PaymentStream)
-class PaymentStreamAdmin(ReadOnlyAdmin):
+class PaymentStreamAdmin(ChainRowAdmin):
     list_display = ("stream_id", "status_badge", "sender", "recipient", "deposit_display", "rate_display",
                     "streamed_display", "start_time", "stop_time", "creation_confirmed")
     list_filter = ("cancelled", "creation_confirmed", "chain_id")
@@ -181,11 +185,6 @@ class PaymentStreamAdmin(ReadOnlyAdmin):
     @admin.display(description="stream contract")
     def contract(self, stream):
         return monospace(stream.contract_address)
-
-    @admin.display(description="token")
-    def token(self, stream):
-        meta = services.token_meta_get(token_address=stream.token_address)
-        return format_html("{} {}", meta.symbol, monospace(stream.token_address)) if meta.symbol else monospace(stream.token_address)
 
     @admin.display(description="time left")
     def time_left(self, stream):
@@ -233,18 +232,6 @@ class PaymentStreamAdmin(ReadOnlyAdmin):
     @admin.display(description="recipient's account")
     def recipient_user_link(self, stream):
         return user_link(stream.recipient_user)
-
-    @admin.display(description="transaction hash")
-    def tx_hash_full(self, stream):
-        return monospace(stream.tx_hash)
-
-    @admin.display(description="block hash")
-    def block_hash_full(self, stream):
-        return monospace(stream.block_hash)
-
-    @admin.display(description="confirmations")
-    def confirmations_display(self, stream):
-        return confirmations(stream)
 
     @admin.display(description="cancel transaction")
     def cancel_tx_hash_full(self, stream):
