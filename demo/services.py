@@ -31,7 +31,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 
 from config import health
-from config.errors import PermissionDenied, ServiceError
+from config.errors import NotFound, PermissionDenied, ServiceError
 from integrations import services as ipfs_services
 from integrations.blockchain.deploy import has_code, send_transaction
 from integrations.blockchain.devkeys import ANVIL_DEV_KEYS, DEV_CHAIN_IDS
@@ -41,7 +41,7 @@ from media_pipeline import services as media_services
 from media_pipeline.models import TranscodeJob, Video
 from notifications.models import OutboundEmail
 from payments import services as payment_services
-from payments.models import ChainDeployment, PaymentStream
+from payments.models import PaymentStream
 
 CREATOR_EMAIL = "demo-creator@flowcast.localhost"
 VIEWER_EMAIL = "demo-viewer@flowcast.localhost"
@@ -107,35 +107,39 @@ def quiet_logs(names=("django-q", "httpx", "notifications", "integrations", "med
             logger.setLevel(level)
 
 
-def demo_parts_check(*, timeout: float = 5) -> list[str]:
+START_HINT = "Start the platform with `make run` in another terminal"
+# The health check's parts, as the tour names them, and how to bring each one up.
+PART_HINTS = {
+    "database": ("database", "Check DATABASE_URL and run `manage.py migrate`."),
+    "queue": ("queue", "Check REDIS_URL (or unset it for the database broker)."),
+    "ffmpeg": ("ffmpeg", "Install ffmpeg (apt-get install ffmpeg)."),
+    "ffprobe": ("ffprobe", "Install ffmpeg (apt-get install ffmpeg)."),
+    "chain": ("chain", f"{START_HINT} (it starts anvil and deploys the contracts), or set RPC_URL to a dev chain."),
+    "smtp": ("SMTP", f"{START_HINT} (it starts the SMTP sink), or run `manage.py smtp_sink`."),
+    "ipfs": ("IPFS", "Check IPFS_BACKEND and its settings."),
+}
+
+
+def demo_parts_check() -> list[str]:
     """Check every part the tour uses; raise DemoError for the first one missing, saying how to start it."""
     if settings.CHAIN_ID not in DEV_CHAIN_IDS:
         raise DemoError(f"CHAIN_ID is {settings.CHAIN_ID}: the demo signs with anvil's public dev keys and runs on a "
                         f"local dev chain only (31337, as `make run` starts).")
-    start_hint = "Start the platform with `make run` in another terminal"
-    checks = [
-        ("database", health.check_database(), "Check DATABASE_URL and run `manage.py migrate`."),
-        ("ffmpeg", health.check_binary(settings.FFMPEG_BINARY, timeout), "Install ffmpeg (apt-get install ffmpeg)."),
-        ("ffprobe", health.check_binary(settings.FFPROBE_BINARY, timeout), "Install ffmpeg (apt-get install ffmpeg)."),
-        ("chain", health.check_chain(settings.RPC_URL, settings.CHAIN_ID, timeout),
-         f"{start_hint} (it starts anvil and deploys the contracts), or set RPC_URL to a dev chain."),
-        ("SMTP", health.check_smtp(timeout), f"{start_hint} (it starts the SMTP sink), or run `manage.py smtp_sink`."),
-        ("IPFS", health.check_ipfs(settings.IPFS_BACKEND, timeout), "Check IPFS_BACKEND and its settings."),
-    ]
+    parts = health.platform_health()
     lines = []
-    for name, part, hint in checks:
-        if not part.ok:
-            raise DemoError(f"The {name} is not available: {part.detail}. {hint}")
-        lines.append(f"{name}: {part.detail}")
-    deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
-    if deployment is None:
+    for key, (name, hint) in PART_HINTS.items():
+        if not parts[key].ok:
+            raise DemoError(f"The {name} is not available: {parts[key].detail}. {hint}")
+        lines.append(f"{name}: {parts[key].detail}")
+    try:
+        service = payment_services.blockchain_data_service()
+    except NotFound:
         raise DemoError(f"No contracts are deployed on chain {settings.CHAIN_ID}: run `make run` (it deploys them) "
-                        "or `manage.py chain deploy`.")
-    w3 = Web3(Web3.HTTPProvider(settings.RPC_URL, request_kwargs={"timeout": timeout}))
-    if not (has_code(w3, deployment.token_address) and has_code(w3, deployment.stream_address)):
+                        "or `manage.py chain deploy`.") from None
+    if not (has_code(service.w3, service.token.address) and has_code(service.w3, service.streams.address)):
         raise DemoError(f"The contracts recorded for chain {settings.CHAIN_ID} have no code at {settings.RPC_URL} "
                         "(a new chain?): run `manage.py chain deploy`.")
-    lines.append(f"contracts: token {deployment.token_address}, streams {deployment.stream_address}")
+    lines.append(f"contracts: token {service.token.address}, streams {service.streams.address}")
     return lines
 
 
