@@ -92,8 +92,9 @@ def run_parallel(commands):
 
 def run_ours(source: Path, out: Path, plan, *, duration: float, preset: str, ffmpeg: str, ffprobe: str):
     hls.transcode_to_folder(
-        source=source, folder=out, plan=plan, duration=duration, source_width=1920, source_height=1080,
-        storyboard_interval=2, storyboard_max_tiles=100, preset=preset, ffmpeg_binary=ffmpeg, ffprobe_binary=ffprobe,
+        source=source, source_format="mov,mp4,m4a,3gp,3g2,mj2", folder=out, plan=plan, duration=duration,
+        source_width=1920, source_height=1080, storyboard_interval=2, storyboard_max_tiles=100, preset=preset,
+        ffmpeg_binary=ffmpeg, ffprobe_binary=ffprobe,
     )
 
 

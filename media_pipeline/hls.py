@@ -7,6 +7,8 @@ Plain functions over paths and dataclasses (no models):
   boundaries), one for the thumbnail and one for the storyboard sprite; audio is
   encoded once into its own HLS rendition shared by every rung.
 - `run_ffmpeg` runs it, turning `-progress` output into percentages.
+- Every input is opened with its format named and the `file` protocol only, and
+  every run works in the source's private folder (see `probe.private_source`).
 - `write_master` rewrites the master playlist from the written segments (ffmpeg
   does not write CODECS/AVERAGE-BANDWIDTH/FRAME-RATE correctly everywhere, and
   its BANDWIDTH is not the measured peak), and `check_output` refuses an
@@ -30,6 +32,7 @@ import ffmpeg
 import m3u8
 
 from media_pipeline.ladder import LadderPlan
+from media_pipeline.probe import command_options, media_tool_environment, private_source, source_input_options
 
 HLS_DIR = "hls"
 MASTER_NAME = "master.m3u8"
@@ -46,6 +49,10 @@ THUMBNAIL_MAX_WIDTH = 1280
 MIN_COVERAGE = 0.9
 AAC_CODECS = "mp4a.40.2"
 PR_SET_PDEATHSIG = 1
+# Our own outputs read back (the lowest rung for the storyboard, a segment for its codec string):
+# named formats and files only, like a source.
+OWN_HLS_INPUT = {"f": "hls", "protocol_whitelist": "file", "format_whitelist": "hls,mpegts"}
+OWN_SEGMENT_INPUT = {"f": "mpegts", "protocol_whitelist": "file", "format_whitelist": "mpegts"}
 
 
 class TranscodeFailed(Exception):
@@ -109,15 +116,18 @@ def fps_expression(fps: float) -> str:
 
 def build_command(
     *,
-    source: Path,
+    source: Path | str,
+    source_format: str,
     folder: Path,
     plan: LadderPlan,
     preset: str,
     ffmpeg_binary: str,
 ) -> list[str]:
-    """The ladder: decode once, each rung scaled from the one above, audio once, HLS with aligned keyframes."""
+    """The ladder: decode once, each rung scaled from the one above, audio once, HLS with aligned keyframes.
+
+    `source_format` is ffprobe's name of the source's container (an allowed one, or InvalidMedia)."""
     hls_folder = folder / HLS_DIR
-    source_input = ffmpeg.input(str(source))
+    source_input = ffmpeg.input(str(source), **source_input_options(source_format))
     picture = source_input.video.filter("fps", fps=fps_expression(plan.fps)).filter("format", "yuv420p")
     streams = []
     options: dict[str, object] = {}
@@ -172,7 +182,8 @@ def build_command(
 
 
 def build_stills_command(
-    *, source: Path, folder: Path, plan: LadderPlan, duration: float, storyboard: StoryboardPlan, ffmpeg_binary: str
+    *, source: Path | str, source_format: str, folder: Path, plan: LadderPlan, duration: float,
+    storyboard: StoryboardPlan, ffmpeg_binary: str,
 ) -> list[str]:
     """The poster frame (seeking into the source) and the storyboard sprite (from the lowest rung, cheap to decode).
 
@@ -183,7 +194,7 @@ def build_stills_command(
     thumb_width = min(top.width, THUMBNAIL_MAX_WIDTH)
     thumb_height = max(2, int(round(top.height * thumb_width / top.width / 2)) * 2)
     thumbnail = ffmpeg.output(
-        ffmpeg.input(str(source), ss=thumbnail_time(duration)).video
+        ffmpeg.input(str(source), ss=thumbnail_time(duration), **source_input_options(source_format)).video
         .filter("scale", thumb_width, thumb_height)
         .filter("setsar", 1),
         str(folder / THUMBNAIL_NAME),
@@ -193,7 +204,7 @@ def build_stills_command(
     )
     lowest = folder / HLS_DIR / plan.rungs[-1].name / VARIANT_NAME
     board = ffmpeg.output(
-        ffmpeg.input(str(lowest)).video
+        ffmpeg.input(f"file:{lowest}", **OWN_HLS_INPUT).video
         .filter("fps", fps=f"1/{storyboard.interval}")
         .filter("scale", storyboard.tile_width, storyboard.tile_height)
         .filter("setsar", 1)
@@ -214,14 +225,17 @@ def build_stills_command(
 def run_ffmpeg(
     command: list[str],
     *,
+    cwd: Path,
     duration: float,
     log_path: Path,
     on_progress: Callable[[float, float], bool] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> None:
-    """Run ffmpeg; `on_progress(percent, speed)` is called as it goes and returns False to stop it."""
+    """Run ffmpeg in `cwd` (the source's private folder); `on_progress(percent, speed)` is called as it goes
+    and returns False to stop it."""
     with log_path.open("ab") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, cwd=cwd,
+                                   env=media_tool_environment(),
                                    preexec_fn=die_with_parent)  # noqa: PLW1509 (fork-safe: one pre-resolved call)
         if on_start:
             on_start(process.pid)
@@ -287,10 +301,18 @@ def last_error_line(path: Path) -> str:
     return "unknown error"
 
 
-def probe_codecs(segment: Path, *, ffprobe: str) -> str:
+def probe_codecs(segment: Path, *, ffprobe: str, cwd: Path) -> str:
     """RFC 6381 codec string of the H.264 stream in `segment` (avc1.PPCCLL)."""
-    data = ffmpeg.probe(str(segment), cmd=ffprobe, v="error", select_streams="v:0", show_entries="stream=profile,level")
-    stream = data["streams"][0]
+    command = [ffprobe, "-v", "error", *command_options(OWN_SEGMENT_INPUT), "-select_streams", "v:0",
+               "-show_entries", "stream=profile,level", "-of", "json", f"file:{segment}"]
+    result = subprocess.run(command, cwd=cwd, env=media_tool_environment(), capture_output=True,
+                            stdin=subprocess.DEVNULL, check=False)
+    try:
+        stream = json.loads(result.stdout)["streams"][0]
+    except (json.JSONDecodeError, KeyError, IndexError):
+        error = result.stderr.decode(errors="replace").strip()[-300:]
+        raise TranscodeFailed(f"ffprobe cannot read the segment {segment.name} ffmpeg wrote: {error or 'no answer'}") \
+            from None
     profile = (stream.get("profile") or "").lower()
     profile_idc, constraints = {"high": (0x64, 0x00), "main": (0x4D, 0x40), "baseline": (0x42, 0x00),
                                 "constrained baseline": (0x42, 0xE0)}.get(profile, (0x64, 0x00))
@@ -329,7 +351,7 @@ def check_playlist(playlist_path: Path, *, duration: float) -> None:
         )
 
 
-def write_master(*, folder: Path, plan: LadderPlan, duration: float, ffprobe: str) -> list[RenditionResult]:
+def write_master(*, folder: Path, plan: LadderPlan, duration: float, ffprobe: str, cwd: Path) -> list[RenditionResult]:
     """Check every playlist and write master.m3u8 from what was measured on disk."""
     hls_folder = folder / HLS_DIR
     audio_peak = audio_mean = 0.0
@@ -344,7 +366,7 @@ def write_master(*, folder: Path, plan: LadderPlan, duration: float, ffprobe: st
         check_playlist(playlist_path, duration=duration)
         rates, covered, video_bytes = segment_rates(playlist_path)
         first_segment = playlist_path.parent / m3u8.load(str(playlist_path)).segments[0].uri
-        codecs = probe_codecs(first_segment, ffprobe=ffprobe)
+        codecs = probe_codecs(first_segment, ffprobe=ffprobe, cwd=cwd)
         if plan.has_audio:
             codecs = f"{codecs},{AAC_CODECS}"
         results.append(
@@ -411,6 +433,7 @@ def vtt_time(seconds: float) -> str:
 def transcode_to_folder(
     *,
     source: Path,
+    source_format: str,
     folder: Path,
     plan: LadderPlan,
     duration: float,
@@ -424,20 +447,23 @@ def transcode_to_folder(
     on_progress: Callable[[float, float], bool] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> TranscodeOutput:
-    """Run the whole transcode into `folder` (which must be empty or missing) and check it."""
+    """Run the whole transcode of `source` (whose container ffprobe named `source_format`) into `folder`
+    (which must be empty or missing) and check it."""
     (folder / HLS_DIR).mkdir(parents=True, exist_ok=True)
     storyboard = plan_storyboard(
         duration=duration, width=source_width, height=source_height,
         interval=storyboard_interval, max_tiles=storyboard_max_tiles,
     )
-    command = build_command(source=source, folder=folder, plan=plan, preset=preset, ffmpeg_binary=ffmpeg_binary)
-    (folder / "command.json").write_text(json.dumps(command))
-    run_ffmpeg(command, duration=duration, log_path=folder / LOG_NAME, on_progress=on_progress, on_start=on_start)
-    renditions = write_master(folder=folder, plan=plan, duration=duration, ffprobe=ffprobe_binary)
-    stills = build_stills_command(
-        source=source, folder=folder, plan=plan, duration=duration, storyboard=storyboard, ffmpeg_binary=ffmpeg_binary
-    )
-    run_ffmpeg(stills, duration=duration, log_path=folder / LOG_NAME, on_start=on_start)
+    with private_source(source) as (private, source_url):
+        command = build_command(source=source_url, source_format=source_format, folder=folder, plan=plan,
+                                preset=preset, ffmpeg_binary=ffmpeg_binary)
+        (folder / "command.json").write_text(json.dumps(command))
+        run_ffmpeg(command, cwd=private, duration=duration, log_path=folder / LOG_NAME, on_progress=on_progress,
+                   on_start=on_start)
+        renditions = write_master(folder=folder, plan=plan, duration=duration, ffprobe=ffprobe_binary, cwd=private)
+        stills = build_stills_command(source=source_url, source_format=source_format, folder=folder, plan=plan,
+                                      duration=duration, storyboard=storyboard, ffmpeg_binary=ffmpeg_binary)
+        run_ffmpeg(stills, cwd=private, duration=duration, log_path=folder / LOG_NAME, on_start=on_start)
     for name in (THUMBNAIL_NAME, STORYBOARD_IMAGE_NAME):
         if not (folder / name).is_file() or (folder / name).stat().st_size == 0:
             raise TranscodeFailed(f"ffmpeg wrote no {name}")

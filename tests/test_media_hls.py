@@ -122,7 +122,8 @@ def test_ffmpeg_failure_raises_readable_error(make_clip, tmp_path):
     bad_plan = plan(320, 240)
     with pytest.raises(hls.TranscodeFailed, match="ffmpeg could not transcode"):
         hls.transcode_to_folder(
-            source=source, folder=tmp_path / "out", plan=bad_plan, duration=1, source_width=320, source_height=240,
+            source=source, source_format="mov,mp4,m4a,3gp,3g2,mj2", folder=tmp_path / "out", plan=bad_plan,
+            duration=1, source_width=320, source_height=240,
             storyboard_interval=1, storyboard_max_tiles=10, preset="no-such-preset", ffmpeg_binary="ffmpeg",
             ffprobe_binary="ffprobe",
         )
@@ -176,7 +177,8 @@ def test_progress_is_reported_while_the_ladder_encodes(make_clip, tmp_path):
     ladder_plan = plan(info.width, info.height)
     seen = []
     hls.transcode_to_folder(
-        source=source, folder=tmp_path / "out", plan=ladder_plan, duration=info.duration, source_width=info.width,
+        source=source, source_format=info.format_name, folder=tmp_path / "out", plan=ladder_plan,
+        duration=info.duration, source_width=info.width,
         source_height=info.height, storyboard_interval=2, storyboard_max_tiles=100, preset="veryfast",
         ffmpeg_binary=settings.FFMPEG_BINARY, ffprobe_binary=settings.FFPROBE_BINARY,
         on_progress=lambda percent, speed: seen.append(percent),

@@ -143,7 +143,8 @@ def bad_inputs(make_clip, folder: Path) -> dict[str, tuple[Path, str]]:
     cases["truncated mp4 (data cut)"] = (write("cut-data.mp4", faststart[: len(faststart) // 2]), "truncated")
     cases["audio only"] = (ffmpeg("-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:a", "aac",
                                   name="song.m4a"), "no video stream")
-    cases["subtitles only"] = (write("subs.srt", b"1\n00:00:01,000 --> 00:00:02,000\nHello\n"), "no video stream")
+    # Not a container on the allow-list (tests/security/test_media_input.py): refused before its streams are read.
+    cases["subtitles only"] = (write("subs.srt", b"1\n00:00:01,000 --> 00:00:02,000\nHello\n"), "not a video file")
     cases["still image"] = (ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", name="still.png"),
                             "not a video")
     cases["huge dimensions"] = (ffmpeg("-f", "lavfi", "-i", "color=size=4160x64:rate=5", "-t", "0.6", "-c:v", "libx264",
