@@ -43,7 +43,8 @@ ACCEPTED_CONTAINERS = "mp4, mov, mkv, webm, avi, ts, mpg, flv, ogg or wmv"
 FORMAT_DESCRIPTIONS = {
     "dash": "an MPEG-DASH manifest", "hls": "an HLS playlist", "applehttp": "an HLS playlist",
     "concat": "an ffconcat list", "image2": "an image sequence", "tty": "text", "srt": "subtitles",
-    "webvtt": "subtitles", "ass": "subtitles", "sdp": "an SDP session description",
+    "webvtt": "subtitles", "ass": "subtitles", "sdp": "an SDP session description", "gif": "an image",
+    "apng": "an image",
 }
 FORMAT_NOT_ALLOWED = re.compile(r"\[([\w,-]+) @ 0x[0-9a-fA-F]+\] Format not on whitelist")
 SOURCE_LINK_STEM = "source"
@@ -103,6 +104,8 @@ def run_ffprobe(source: str, *, folder: Path, path: Path, ffprobe: str) -> dict:
         # Not the user's fault: let the job fail loudly for an operator.
         raise RuntimeError(f"cannot run ffprobe ({ffprobe}): {error}") from error
     stderr = result.stderr.decode(errors="replace")
+    if result.returncode < 0:  # killed or crashed: an operator's problem, not a message for the uploader
+        raise RuntimeError(f"ffprobe ({ffprobe}) died of signal {-result.returncode}")
     if result.returncode != 0:
         refused = FORMAT_NOT_ALLOWED.search(stderr)
         if refused:
@@ -162,7 +165,8 @@ def media_tool_environment() -> dict[str, str]:
 
 
 def refusal_message(format_name: str) -> str:
-    described = FORMAT_DESCRIPTIONS.get(format_name) or f"“{format_name[:40]}”"
+    described = FORMAT_DESCRIPTIONS.get(format_name) or ("an image" if format_name.endswith("_pipe") else None) \
+        or f"“{format_name[:40]}”"
     return (
         f"This is not a video file we accept: it reads as {described}. Upload a video ({ACCEPTED_CONTAINERS}); "
         "playlists, manifests, lists and image sequences are refused because they make the transcoder read other files."

@@ -28,6 +28,7 @@ from accounts.models import User
 from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
 from media_pipeline import hls
+from media_pipeline.ladder import plan_ladder
 from media_pipeline.probe import SOURCE_DEMUXERS, InvalidMedia, probe_source, sniff_container
 from tests.fixtures.clips import require_ffmpeg
 from tests.media_helpers import transcode_clip
@@ -277,6 +278,17 @@ def test_every_ffmpeg_and_ffprobe_run_of_a_job_names_its_format_and_stays_out_of
                 assert "-f" in options, f"no format before input {args[position + 1]}: {args}"
     # The upload itself is read through a neutral name in the private folder, never its stored path.
     assert not any(str(media_root / "sources") in arg for _, args in runs for arg in args)
+    assert not any(Path(cwd).exists() for cwd, _ in runs), "the private folders are removed after the job"
+
+
+@pytest.mark.parametrize("format_name", ["dash", "hls", "concat", "image2", "tee", "data", "lavfi", "srt", ""])
+def test_no_later_run_can_be_built_for_a_format_off_the_allow_list(format_name, tmp_path):
+    """The format each run names comes from the probe; a format the probe would refuse cannot be named either."""
+    plan = plan_ladder(width=320, height=240, fps=30, has_audio=False, ladder=[("240p", 240, 400)], max_fps=60,
+                       segment_seconds=2, audio_kbps=128)
+    with pytest.raises(InvalidMedia, match=REFUSAL):
+        hls.build_command(source=tmp_path / "source.mp4", source_format=format_name, folder=tmp_path, plan=plan,
+                          preset="ultrafast", ffmpeg_binary="ffmpeg")
 
 
 # What cameras and editors write: (file name, video encoder, audio encoder), with a keyframe a second as
