@@ -45,7 +45,7 @@ def test_changelist_filters_by_status_and_template_and_searches_recipients(staff
     assert len(page.context["cl"].result_list) == 3
     assert reverse("admin:notifications_mailbox") in page.content.decode()
     assert page.context["outbox_summary"] == [("Queued", 1, "queued"), ("Sending", 0, "sending"), ("Sent", 1, "sent"),
-                                              ("Failed", 1, "failed")]
+                                              ("Failed", 1, "failed"), ("Cancelled", 0, "cancelled")]
 
 
 def test_change_page_previews_html_in_a_sandboxed_iframe_and_the_text_part(staff_client):
