@@ -304,7 +304,8 @@ def outbound_email_resend(*, email_ids) -> tuple[list[int], int]:
     """Queue failed or sent emails again (an operator's decision); `(queued ids, skipped)`.
 
     A sent email gets a new Message-ID: it is a deliberate second message, not a retry.
-    Rows queued or being sent are left alone, and so are rows whose template still does not render.
+    Rows queued, being sent or cancelled (the chain reversed what they were about) are left alone,
+    and so are rows whose template still does not render.
     """
     queued: list[int] = []
     skipped = 0

@@ -231,3 +231,31 @@ def test_a_second_chain_deploy_gets_emails_for_its_own_stream_1(anvil_factory, o
         assert all(deployment.stream_address in text.lower() for *_, text in arrived)
         started += arrived
     assert len(started) == 4
+
+
+def test_a_cancel_the_chain_reverses_is_corrected_once_and_the_stream_runs_again(anvil_factory, outbox, settings):
+    node, chain, viewer, creator = start(anvil_factory, settings)
+    chain.mint(viewer, 10**22)
+    now = chain.timestamp()
+    stream_id, _ = chain.create_stream(viewer, creator, rate=10**15, start=now + 600, duration=3600)
+    sync(node)
+    assert sorted(kind for kind, *_ in deliver(outbox)) == ["stream_started", "stream_started"]
+    snapshot = node.snapshot()
+    cancel = chain.cancel(viewer, stream_id)
+    sync(node)
+    assert sorted(kind for kind, *_ in deliver(outbox)) == ["stream_cancelled", "stream_cancelled"]
+
+    node.revert(snapshot)
+    chain.mint(chain.accounts[4], 1)  # the winning chain has no cancel
+    chain.mine(2)
+    sync(node)
+    corrections = deliver(outbox)
+    assert sorted((kind, to) for kind, to, *_ in corrections) == [("chain_event_reversed", "creator@example.com"),
+                                                                  ("chain_event_reversed", "viewer@example.com")]
+    for _, _, subject, text in corrections:
+        assert subject == f"The cancellation of payment stream #{stream_id} was reversed by the chain"
+        assert cancel["transactionHash"].to_0x_hex() in text and "runs again" in text
+    stream = services.PaymentStream.objects.get()
+    assert not stream.cancelled and stream.cancel_event_key == ""
+    sync(node)
+    assert deliver(outbox) == []

@@ -69,7 +69,8 @@ def test_resend_requeues_failed_and_sent_and_skips_queued(staff_client, outbox):
                                  follow=True)
     shown = [str(m) for m in response.context["messages"]]
     assert "Queued 2 email(s) to be sent again." in shown
-    assert "Skipped 1 email(s): still queued or being sent, or their template does not render." in shown
+    assert ("Skipped 1 email(s): still queued or being sent, cancelled (the chain reversed what they were about), "
+            "or their template does not render.") in shown
     failed.refresh_from_db()
     sent_again = OutboundEmail.objects.get(pk=sent.pk)
     assert failed.status == sent_again.status == "queued"
