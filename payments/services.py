@@ -107,6 +107,7 @@ class SyncResult:
     orphaned: int = 0
     reorgs: int = 0
     rolled_back_to: int | None = None  # the block the last reorg rolled the index back to
+    last_step: str = ""  # what `progress` is told about: "range" (indexed one) or "rollback" (undid a reorg)
     busy: bool = False
     error: str = ""
     range_sizes: list[int] = field(default_factory=list)
@@ -181,6 +182,7 @@ def _sync_ranges(*, rpc, deployment, cursor_pk, confirmations, max_range, result
             # The chain may also have got shorter (a rollback): the head is what the node says now.
             head = rpc.head()
             result.head = head
+            result.last_step = "rollback"
             if progress:
                 progress(result)
         if cursor.last_block >= head:
@@ -217,6 +219,7 @@ def _sync_ranges(*, rpc, deployment, cursor_pk, confirmations, max_range, result
             confirmed = _confirm(chain_id=deployment.chain_id, safe_block=min(end, head - confirmations))
         result.to_block = end
         result.ranges += 1
+        result.last_step = "range"
         result.range_sizes.append(end - start + 1)
         result.events += len(decoded)
         result.new_payments += new_payments

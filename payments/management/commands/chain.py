@@ -81,13 +81,13 @@ class Command(BaseCommand):
     def progress(self, result):
         if result.error:
             self.stdout.write(f"  stopped at block {result.to_block} of head {result.head}  ERROR: {result.error}")
-        elif result.ranges:
+        elif result.last_step == "rollback":
+            self.stdout.write(f"  {rollback_text(result)}")
+        elif result.last_step == "range":
             self.stdout.write(
                 f"  blocks {result.from_block}..{result.to_block} of head {result.head}: {plural(result.events, 'event')}, "
                 f"{plural(result.new_payments, 'new payment')}, {result.confirmed} confirmed"
             )
-        elif result.reorgs:
-            self.stdout.write(f"  {rollback_text(result)}")
 
     def handle_sync(self, *, follow, confirmations, **options):
         if not follow:
@@ -135,8 +135,9 @@ def sync_summary(result) -> str:
     """One pass in words: what a reorg undid, then what was indexed (never a backwards block range)."""
     parts = []
     if result.reorgs:
-        parts.append(rollback_text(result).capitalize() + ";")
-    if result.ranges:
+        parts.append(rollback_text(result) + ";")
+    # A reorg as the pass's last step leaves nothing indexed above the block it rolled back to.
+    if result.ranges and result.to_block >= result.from_block:
         parts.append(
             f"indexed blocks {result.from_block}..{result.to_block} (head {result.head}) in {plural(result.ranges, 'range')} "
             f"and {plural(result.rpc_calls, 'RPC call')}: {plural(result.events, 'event')}, "
