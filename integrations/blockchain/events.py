@@ -27,7 +27,9 @@ class LogRef:
     log_index: int
 
 
-def chain_event_key(*, chain_id: int, contract_address: str, tx_hash: str, log_index: int | None, block_hash: str) -> str:
+def chain_event_key(
+    *, chain_id: int, contract_address: str, tx_hash: str, log_index: int | None, block_hash: str
+) -> str:
     """The one name of one log on one chain, for outbox keys (emails, and webhooks when they come).
 
     Every part counts: stream ids restart at 1 on a new contract and on the winning side of a reorg,
