@@ -259,3 +259,67 @@ def test_a_cancel_the_chain_reverses_is_corrected_once_and_the_stream_runs_again
     assert not stream.cancelled and stream.cancel_event_key == ""
     sync(node)
     assert deliver(outbox) == []
+
+
+def test_a_reorg_racing_a_drain_never_sends_a_cancelled_email_and_corrects_each_one_that_went_out(outbox, settings):
+    """The orphaning and a sender run at once over 60 queued payment emails (no chain needed: the
+    rows are the indexer's; the race is between the two conditional UPDATEs). Whatever the
+    interleaving, each email is either cancelled and never delivered, or delivered and corrected once.
+    On PostgreSQL (read committed) a read-then-write cancel fails this; SQLite serialises the two."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    settings.RPC_URL = "http://127.0.0.1:9"  # no node: amounts in base units, which is fine here
+    payer = User.objects.create_user(email="payer@example.com", password="x", wallet_address="0x" + "11" * 20)
+    payee = User.objects.create_user(email="payee@example.com", password="x", wallet_address="0x" + "22" * 20)
+    OutboundEmail.objects.all().delete()  # the welcome emails
+    token = "0x" + "33" * 20
+    payments = [
+        Payment.objects.create(chain_id=31337, tx_hash=f"0x{n:064x}", log_index=0, block_number=n, block_hash=f"0x{n + 1000:064x}",
+                               from_address=payer.wallet_address, to_address=payee.wallet_address, token_address=token,
+                               contract_address=token, amount=n, kind="transfer", status="confirmed", from_user=payer,
+                               to_user=payee)
+        for n in range(1, 31)
+    ]
+    with transaction.atomic():
+        for payment in payments:
+            outbox_services.payment_confirmed_emails_queue(payment=payment)
+    assert OutboundEmail.objects.filter(status="queued").count() == 60
+    barrier, errors = threading.Barrier(2), []
+
+    def sender():
+        try:
+            barrier.wait(timeout=10)
+            outbox_services.outbound_email_drain(limit=100)
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    outbox.delay_data(0.05, times=60)  # a slow server, so the orphaning lands while the drain is under way
+    thread = threading.Thread(target=sender)
+    thread.start()
+    barrier.wait(timeout=10)
+    while len(outbox.messages) < 3 and thread.is_alive():
+        time.sleep(0.01)  # let a few go out first: some rows sent, one being sent, the rest queued
+    for payment in payments:  # one transaction per orphaned payment, as many reorgs would
+        with transaction.atomic():
+            outbox_services.payment_orphaned_emails_queue(payment=payment)
+    thread.join(timeout=60)
+    assert errors == []
+    outbox_services.outbound_email_drain(limit=200)  # the corrections
+
+    delivered = {m.message["Message-ID"].strip("<>") for m in outbox.messages}
+    confirmations = OutboundEmail.objects.filter(template="payment_confirmed")
+    for row in confirmations:
+        reached = row.message_id.strip("<>") in delivered
+        correction = OutboundEmail.objects.filter(idempotency_key=f"reversed:{row.idempotency_key}").first()
+        if row.status == "cancelled":
+            assert not reached and correction is None
+        else:
+            assert row.status == "sent" and reached
+            assert correction is not None and correction.status == "sent" and correction.recipient == row.recipient
+    assert len(outbox.messages) == len(set(m.message["Message-ID"] for m in outbox.messages))  # nothing twice
+    assert OutboundEmail.objects.filter(template="chain_event_reversed").count() == confirmations.filter(status="sent").count()
