@@ -37,12 +37,13 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     change_list_template = "admin/notifications/outboundemail/change_list.html"
     readonly_fields = (
         "recipient", "template", "status", "attempts", "last_error", "next_attempt_at", "heartbeat_at", "sent_at",
-        "message_id", "idempotency_key", "created_at", "updated_at", "subject", "html_preview", "text_preview", "context",
+        "message_id", "idempotency_key", "event_key", "created_at", "updated_at", "subject", "html_preview", "text_preview",
+        "context",
     )
     fieldsets = (
         (None, {"fields": ("recipient", "subject", "template", "status", "attempts", "last_error", "sent_at")}),
         ("Preview", {"fields": ("html_preview", "text_preview")}),
-        ("Delivery", {"fields": ("message_id", "idempotency_key", "next_attempt_at", "heartbeat_at", "created_at",
+        ("Delivery", {"fields": ("message_id", "idempotency_key", "event_key", "next_attempt_at", "heartbeat_at", "created_at",
                                  "updated_at", "context"), "classes": ("collapse",)}),
     )
 
@@ -74,7 +75,8 @@ class OutboundEmailAdmin(admin.ModelAdmin):
             self.message_user(request, f"Queued {len(queued)} email(s) to be sent again.", messages.SUCCESS)
         if skipped:
             self.message_user(
-                request, f"Skipped {skipped} email(s): still queued or being sent, or their template does not render.",
+                request, f"Skipped {skipped} email(s): still queued or being sent, cancelled (the chain reversed what they "
+                         "were about), or their template does not render.",
                 messages.WARNING,
             )
 

@@ -10,7 +10,14 @@ from django.dispatch import receiver
 from media_pipeline.signals import video_failed, video_ready
 from notifications import services
 from notifications.signals import send_on_commit
-from payments.signals import payment_confirmed, stream_cancelled, stream_created
+from payments.signals import (
+    payment_confirmed,
+    payment_orphaned,
+    stream_cancel_orphaned,
+    stream_cancelled,
+    stream_created,
+    stream_orphaned,
+)
 
 
 def _queued(emails) -> None:
@@ -46,3 +53,18 @@ def on_stream_created(sender, stream, **kwargs):
 @receiver(stream_cancelled, dispatch_uid="notifications.stream_cancelled")
 def on_stream_cancelled(sender, stream, **kwargs):
     _queued(services.stream_emails_queue(stream=stream, event="cancelled"))
+
+
+@receiver(payment_orphaned, dispatch_uid="notifications.payment_orphaned")
+def on_payment_orphaned(sender, payment, **kwargs):
+    _queued(services.payment_orphaned_emails_queue(payment=payment))
+
+
+@receiver(stream_orphaned, dispatch_uid="notifications.stream_orphaned")
+def on_stream_orphaned(sender, stream, **kwargs):
+    _queued(services.stream_orphaned_emails_queue(stream=stream))
+
+
+@receiver(stream_cancel_orphaned, dispatch_uid="notifications.stream_cancel_orphaned")
+def on_stream_cancel_orphaned(sender, stream, **kwargs):
+    _queued(services.stream_cancel_orphaned_emails_queue(stream=stream))

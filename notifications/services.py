@@ -31,7 +31,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
@@ -72,12 +73,14 @@ def email_service() -> EmailService:
 
 
 def outbound_email_queue(
-    *, template: str, recipient: str, context: dict, idempotency_key: str, service: EmailService | None = None
+    *, template: str, recipient: str, context: dict, idempotency_key: str, event_key: str = "",
+    service: EmailService | None = None,
 ) -> tuple[OutboundEmail, bool]:
     """Render and store one email in the caller's transaction; `(row, created)`.
 
     The same `idempotency_key` again returns the existing row, so a repeated signal
     never makes a second email. The caller queues the send task on commit when created.
+    `event_key` names the chain event the email is about, so a reorg can cancel or correct it.
     """
     existing = OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -100,6 +103,7 @@ def outbound_email_queue(
                 template=template,
                 context=context,
                 idempotency_key=idempotency_key,
+                event_key=event_key,
                 message_id=service.new_message_id(),
                 **fields,
             )
@@ -300,7 +304,8 @@ def outbound_email_resend(*, email_ids) -> tuple[list[int], int]:
     """Queue failed or sent emails again (an operator's decision); `(queued ids, skipped)`.
 
     A sent email gets a new Message-ID: it is a deliberate second message, not a retry.
-    Rows queued or being sent are left alone, and so are rows whose template still does not render.
+    Rows queued, being sent or cancelled (the chain reversed what they were about) are left alone,
+    and so are rows whose template still does not render.
     """
     queued: list[int] = []
     skipped = 0
@@ -463,9 +468,22 @@ def video_failed_email_queue(*, video, error: str) -> list[OutboundEmail]:
     return [email] if created else []
 
 
+def token_amount_text(*, amount: int, token_address: str) -> str:
+    """`3 FLOW`: an amount in the token's own units with its symbol (the paywall's and admin's formatter)."""
+    from payments.services import token_amount_format, token_meta_get
+
+    return token_amount_format(amount=int(amount), meta=token_meta_get(token_address=token_address))
+
+
+def chain_email_key(kind: str, *, event_key: str, user) -> str:
+    """The outbox key of one email about one chain event to one user: `payment-confirmed:<event>:<user>`."""
+    return f"{kind}:{event_key}:{user.pk}"
+
+
 def payment_confirmed_emails_queue(*, payment) -> list[OutboundEmail]:
     """One confirmation to each linked user (payer as "sender", payee as "recipient")."""
     created_rows = []
+    amount = token_amount_text(amount=payment.amount, token_address=payment.token_address)
     for role, user in (("sender", payment.from_user), ("recipient", payment.to_user)):
         if user is None or not getattr(user, "email", ""):
             continue
@@ -476,23 +494,45 @@ def payment_confirmed_emails_queue(*, payment) -> list[OutboundEmail]:
                 "name": _name(user),
                 "role": role,
                 "chain_id": payment.chain_id,
-                "amount": str(int(payment.amount)),
+                "amount": amount,
+                "amount_base_units": str(int(payment.amount)),
                 "token_address": payment.token_address,
                 "from_address": payment.from_address,
                 "to_address": payment.to_address,
                 "tx_hash": payment.tx_hash,
             },
-            idempotency_key=f"payment-confirmed:{payment.chain_id}:{payment.tx_hash}:{payment.log_index}:{user.pk}",
+            idempotency_key=chain_email_key("payment-confirmed", event_key=payment.event_key, user=user),
+            event_key=payment.event_key,
         )
         if created:
             created_rows.append(email)
     return created_rows
 
 
+def _stream_context(stream) -> dict:
+    return {
+        "chain_id": stream.chain_id,
+        "stream_id": stream.stream_id,
+        "contract_address": stream.contract_address,
+        "tx_hash": stream.tx_hash,
+        "sender": stream.sender,
+        "recipient": stream.recipient,
+        "token_address": stream.token_address,
+        "deposit": token_amount_text(amount=stream.deposit, token_address=stream.token_address),
+        "rate_per_second": token_amount_text(amount=stream.rate_per_second, token_address=stream.token_address),
+        "start_time": format_time(stream.start_time),
+        "stop_time": format_time(stream.stop_time),
+        "cancelled_at": format_time(getattr(stream, "cancelled_at", None)),
+        "cancel_tx_hash": getattr(stream, "cancel_tx_hash", ""),
+    }
+
+
 def stream_emails_queue(*, stream, event: str) -> list[OutboundEmail]:
     """`event` is "started" or "cancelled": one email each to the linked sender and recipient."""
     if event not in ("started", "cancelled"):
         raise ValueError(f"unknown stream event {event!r}")
+    event_key = stream.creation_event_key if event == "started" else stream.cancel_event_key
+    context = _stream_context(stream)
     created_rows = []
     for role, user in (("sender", stream.sender_user), ("recipient", stream.recipient_user)):
         if user is None or not getattr(user, "email", ""):
@@ -500,22 +540,75 @@ def stream_emails_queue(*, stream, event: str) -> list[OutboundEmail]:
         email, created = outbound_email_queue(
             template=f"stream_{event}",
             recipient=user.email,
-            context={
-                "name": _name(user),
-                "role": role,
-                "chain_id": stream.chain_id,
-                "stream_id": stream.stream_id,
-                "sender": stream.sender,
-                "recipient": stream.recipient,
-                "token_address": stream.token_address,
-                "deposit": str(int(stream.deposit)),
-                "rate_per_second": str(int(stream.rate_per_second)),
-                "start_time": format_time(stream.start_time),
-                "stop_time": format_time(stream.stop_time),
-                "cancelled_at": format_time(getattr(stream, "cancelled_at", None)),
-            },
-            idempotency_key=f"stream-{event}:{stream.chain_id}:{stream.stream_id}:{user.pk}",
+            context={"name": _name(user), "role": role, **context},
+            idempotency_key=chain_email_key(f"stream-{event}", event_key=event_key, user=user),
+            event_key=event_key,
         )
         if created:
             created_rows.append(email)
     return created_rows
+
+
+# Reorgs: what the chain took back ---------------------------------------------
+
+REVERSED_REASON = "Not sent: reversed by the chain (a reorg orphaned the event this email is about) before it went out."
+
+
+def _chain_event_emails_retract(*, event_keys: list[str], context: dict) -> list[OutboundEmail]:
+    """Cancel the emails about these orphaned events that have not gone out; queue one correction
+    (`chain_event_reversed` with `context`) to each person one of them may have reached.
+
+    Cancelling is one conditional UPDATE from `queued` (or `failed`, so an operator's retry cannot
+    send it later): a sender claims rows by the same kind of UPDATE from `queued`, so each row is
+    either cancelled or being sent, never both. A row being sent may have arrived: it is corrected.
+    """
+    event_keys = [key for key in event_keys if key]
+    rows = OutboundEmail.objects.filter(event_key__in=event_keys)
+    rows.filter(status=OutboundEmail.Status.QUEUED).update(
+        status=OutboundEmail.Status.CANCELLED, last_error=REVERSED_REASON, next_attempt_at=None
+    )
+    rows.filter(status=OutboundEmail.Status.FAILED).update(
+        status=OutboundEmail.Status.CANCELLED, next_attempt_at=None,
+        last_error=Concat(Value(REVERSED_REASON + " Before that it had failed: "), F("last_error")),
+    )
+    told = rows.filter(status__in=[OutboundEmail.Status.SENDING, OutboundEmail.Status.SENT]).order_by("created_at", "id")
+    corrections = []
+    seen: set[str] = set()
+    for row in told:
+        if row.recipient in seen:
+            continue  # one correction per person, whatever else they were told about the same event
+        seen.add(row.recipient)
+        email, created = outbound_email_queue(
+            template="chain_event_reversed",
+            recipient=row.recipient,
+            context={**context, "name": row.context.get("name", ""), "role": row.context.get("role", "")},
+            # Named after the first email that reached them: a repeated signal finds this row again.
+            idempotency_key=f"reversed:{row.idempotency_key}",
+        )
+        if created:
+            corrections.append(email)
+    return corrections
+
+
+def payment_orphaned_emails_queue(*, payment) -> list[OutboundEmail]:
+    """A reorg orphaned a confirmed payment: cancel its unsent emails, correct the sent ones once."""
+    return _chain_event_emails_retract(event_keys=[payment.event_key], context={
+        "what": "payment",
+        "chain_id": payment.chain_id,
+        "amount": token_amount_text(amount=payment.amount, token_address=payment.token_address),
+        "tx_hash": payment.tx_hash,
+        "from_address": payment.from_address,
+        "to_address": payment.to_address,
+    })
+
+
+def stream_orphaned_emails_queue(*, stream) -> list[OutboundEmail]:
+    """A reorg removed a confirmed stream: its start (and cancel) emails are cancelled or corrected."""
+    return _chain_event_emails_retract(event_keys=[stream.creation_event_key, stream.cancel_event_key],
+                                       context={"what": "stream", **_stream_context(stream)})
+
+
+def stream_cancel_orphaned_emails_queue(*, stream) -> list[OutboundEmail]:
+    """A reorg undid a confirmed cancel: the stream runs again; its cancel emails are cancelled or corrected."""
+    return _chain_event_emails_retract(event_keys=[stream.cancel_event_key],
+                                       context={"what": "stream_cancel", **_stream_context(stream)})

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from config.fields import Uint256Field
+from integrations.blockchain.events import chain_event_key
 
 
 class ChainDeployment(models.Model):
@@ -90,6 +91,8 @@ class PaymentStream(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_block_number = models.BigIntegerField(null=True, blank=True)
     cancel_tx_hash = models.CharField(max_length=66, blank=True)
+    cancel_log_index = models.PositiveIntegerField(null=True, blank=True)
+    cancel_block_hash = models.CharField(max_length=66, blank=True)
     cancel_sender_balance = Uint256Field(null=True, blank=True)
     cancel_recipient_balance = Uint256Field(null=True, blank=True)
     sender_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="streams_sent")
@@ -115,6 +118,20 @@ class PaymentStream(models.Model):
     def __str__(self):
         return f"stream {self.stream_id} {self.sender} → {self.recipient}"
 
+    @property
+    def creation_event_key(self) -> str:
+        """The CreateStream log's chain identity (outbox keys): `chain_event_key`."""
+        return chain_event_key(chain_id=self.chain_id, contract_address=self.contract_address, tx_hash=self.tx_hash,
+                               log_index=self.log_index, block_hash=self.block_hash)
+
+    @property
+    def cancel_event_key(self) -> str:
+        """The CancelStream log's chain identity; empty while the stream is not cancelled."""
+        if not self.cancel_tx_hash:
+            return ""
+        return chain_event_key(chain_id=self.chain_id, contract_address=self.contract_address, tx_hash=self.cancel_tx_hash,
+                               log_index=self.cancel_log_index, block_hash=self.cancel_block_hash)
+
 
 class Payment(models.Model):
     """A token transfer to a user (kind "transfer") or a payout from a stream ("withdrawal")."""
@@ -136,6 +153,8 @@ class Payment(models.Model):
     from_address = models.CharField(max_length=42, db_index=True)
     to_address = models.CharField(max_length=42, db_index=True)
     token_address = models.CharField(max_length=42)
+    contract_address = models.CharField(max_length=42, blank=True,
+                                        help_text="the contract that emitted the log: the token (transfers) or the stream contract")
     amount = Uint256Field()
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
@@ -157,6 +176,12 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.amount} {self.from_address} → {self.to_address} ({self.status})"
+
+    @property
+    def event_key(self) -> str:
+        """The log's chain identity (outbox keys): `chain_event_key`."""
+        return chain_event_key(chain_id=self.chain_id, contract_address=self.contract_address, tx_hash=self.tx_hash,
+                               log_index=self.log_index, block_hash=self.block_hash)
 
 
 class SiweNonce(models.Model):

@@ -29,7 +29,14 @@ from config.work import claim, stale
 from integrations.blockchain import events as ev
 from integrations.blockchain.rpc import ChainRPC, RangeTooLarge, RPCError, RPCUnavailable
 from payments.models import ChainDeployment, IndexedBlock, IndexerCursor, Payment, PaymentStream, SiweNonce
-from payments.signals import payment_confirmed, payment_orphaned, stream_cancelled, stream_created
+from payments.signals import (
+    payment_confirmed,
+    payment_orphaned,
+    stream_cancel_orphaned,
+    stream_cancelled,
+    stream_created,
+    stream_orphaned,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +106,8 @@ class SyncResult:
     confirmed: int = 0
     orphaned: int = 0
     reorgs: int = 0
+    rolled_back_to: int | None = None  # the block the last reorg rolled the index back to
+    last_step: str = ""  # what `progress` is told about: "range" (indexed one) or "rollback" (undid a reorg)
     busy: bool = False
     error: str = ""
     range_sizes: list[int] = field(default_factory=list)
@@ -166,9 +175,16 @@ def _sync_ranges(*, rpc, deployment, cursor_pk, confirmations, max_range, result
         if fork is not None:
             result.orphaned += _rollback(cursor=cursor, fork_block=fork, rpc=rpc)
             result.reorgs += 1
+            result.rolled_back_to = fork
+            # What this pass indexes now starts above the fork.
+            result.from_block, result.to_block = min(result.from_block, fork + 1), fork
             cursor.refresh_from_db()
-            head = max(head, rpc.head())
+            # The chain may also have got shorter (a rollback): the head is what the node says now.
+            head = rpc.head()
             result.head = head
+            result.last_step = "rollback"
+            if progress:
+                progress(result)
         if cursor.last_block >= head:
             break
         start = cursor.last_block + 1
@@ -203,6 +219,7 @@ def _sync_ranges(*, rpc, deployment, cursor_pk, confirmations, max_range, result
             confirmed = _confirm(chain_id=deployment.chain_id, safe_block=min(end, head - confirmations))
         result.to_block = end
         result.ranges += 1
+        result.last_step = "range"
         result.range_sizes.append(end - start + 1)
         result.events += len(decoded)
         result.new_payments += new_payments
@@ -253,12 +270,17 @@ def _rollback(*, cursor: IndexerCursor, fork_block: int, rpc: ChainRPC) -> int:
             if was_confirmed:
                 payment_orphaned.send(sender=Payment, payment=payment)
         # Streams the orphaned blocks created never existed on this chain.
-        PaymentStream.objects.filter(chain_id=chain_id, block_number__gt=fork_block).delete()
+        removed = PaymentStream.objects.filter(chain_id=chain_id, block_number__gt=fork_block)
+        for stream in removed.filter(creation_confirmed=True).select_related("sender_user", "recipient_user"):
+            stream_orphaned.send(sender=PaymentStream, stream=stream)
+        removed.delete()
         uncancelled = PaymentStream.objects.filter(chain_id=chain_id, cancel_block_number__gt=fork_block)
+        for stream in uncancelled.filter(cancel_confirmed=True).select_related("sender_user", "recipient_user"):
+            stream_cancel_orphaned.send(sender=PaymentStream, stream=stream)
         touched_streams |= set(uncancelled.values_list("pk", flat=True))
         uncancelled.update(
-            cancelled=False, cancelled_at=None, cancel_block_number=None, cancel_tx_hash="",
-            cancel_sender_balance=None, cancel_recipient_balance=None, cancel_confirmed=False,
+            cancelled=False, cancelled_at=None, cancel_block_number=None, cancel_tx_hash="", cancel_log_index=None,
+            cancel_block_hash="", cancel_sender_balance=None, cancel_recipient_balance=None, cancel_confirmed=False,
         )
         for stream in PaymentStream.objects.filter(pk__in=touched_streams):
             _recompute_stream(stream)
@@ -323,6 +345,7 @@ def _apply_events(*, rpc: ChainRPC, deployment: ChainDeployment, events: list) -
         fields = {
             "block_number": event.ref.block_number, "block_hash": event.ref.block_hash,
             "from_address": sender, "to_address": recipient, "token_address": token, "amount": amount, "kind": kind,
+            "contract_address": event.ref.address,
             "from_user": users.get(sender), "to_user": users.get(recipient), "stream": stream,
             "stream_id_onchain": stream.stream_id if stream else None,
         }
@@ -387,6 +410,8 @@ def _apply_events(*, rpc: ChainRPC, deployment: ChainDeployment, events: list) -
             stream.cancelled_at = _utc(block_times[event.ref.block_number])
             stream.cancel_block_number = event.ref.block_number
             stream.cancel_tx_hash = event.ref.tx_hash
+            stream.cancel_log_index = event.ref.log_index
+            stream.cancel_block_hash = event.ref.block_hash
             stream.cancel_sender_balance = event.sender_balance
             stream.cancel_recipient_balance = event.recipient_balance
             stream.withdrawn += event.recipient_balance

@@ -39,10 +39,10 @@ def test_deploy_if_missing_sync_and_status(anvil_factory, settings):
     chain_view = chain_at(node, token_address=deployment.token_address, stream_address=deployment.stream_address)
     chain_view.transfer(holder, w3.eth.accounts[2], 1234)
     output = run("sync")
-    assert "1 new payments" in output and "1 confirmed" in output
+    assert "1 new payment," in output and "1 confirmed" in output
     assert Payment.objects.get().amount == 1234
     assert "cursor: block" in run("status")
-    assert "0 new payments" in run("sync")
+    assert "Up to date at block" in run("sync")
 
 
 def test_deploy_if_missing_redeploys_when_the_chain_lost_the_contracts(anvil_factory, settings):
@@ -76,3 +76,30 @@ def test_deploy_with_an_unfunded_key_says_so(anvil_factory, settings):
     with pytest.raises(CommandError, match="Deployment failed"):
         run("deploy")
     assert not ChainDeployment.objects.exists()
+
+
+def test_sync_after_a_rollback_says_where_it_rolled_back_to(anvil_factory, settings):
+    node = anvil_factory()
+    settings.RPC_URL, settings.CHAIN_ID, settings.CHAIN_DEPLOYER_KEY = node.url, node.chain_id, node.private_keys[0]
+    settings.CHAIN_CONFIRMATIONS = 0
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    holder = w3.eth.accounts[1]
+    run("deploy", "--mint-to", holder)
+    deployment = ChainDeployment.objects.get()
+    chain_view = chain_at(node, token_address=deployment.token_address, stream_address=deployment.stream_address)
+    kept = chain_view.transfer(holder, w3.eth.accounts[2], 1)["blockNumber"]
+    chain_view.transfer(holder, w3.eth.accounts[2], 2)
+    run("sync")
+    node.rpc("anvil_rollback", [1])
+    output = run("sync")
+    assert f"rolled back to block {kept}" in output and "1 payment orphaned" in output
+    assert f"up to date at block {kept} (head {kept})" in output
+    # No backwards range ("blocks 21..20") anywhere.
+    import re
+
+    for first, last in re.findall(r"(\d+)\.\.(\d+)", output):
+        assert int(first) <= int(last), output
+
+    chain_view.transfer(holder, w3.eth.accounts[2], 3)
+    output = run("sync")
+    assert f"blocks {kept + 1}..{kept + 1}" in output and "1 new payment" in output

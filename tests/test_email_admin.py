@@ -45,7 +45,7 @@ def test_changelist_filters_by_status_and_template_and_searches_recipients(staff
     assert len(page.context["cl"].result_list) == 3
     assert reverse("admin:notifications_mailbox") in page.content.decode()
     assert page.context["outbox_summary"] == [("Queued", 1, "queued"), ("Sending", 0, "sending"), ("Sent", 1, "sent"),
-                                              ("Failed", 1, "failed")]
+                                              ("Failed", 1, "failed"), ("Cancelled", 0, "cancelled")]
 
 
 def test_change_page_previews_html_in_a_sandboxed_iframe_and_the_text_part(staff_client):
@@ -69,7 +69,8 @@ def test_resend_requeues_failed_and_sent_and_skips_queued(staff_client, outbox):
                                  follow=True)
     shown = [str(m) for m in response.context["messages"]]
     assert "Queued 2 email(s) to be sent again." in shown
-    assert "Skipped 1 email(s): still queued or being sent, or their template does not render." in shown
+    assert ("Skipped 1 email(s): still queued or being sent, cancelled (the chain reversed what they were about), "
+            "or their template does not render.") in shown
     failed.refresh_from_db()
     sent_again = OutboundEmail.objects.get(pk=sent.pk)
     assert failed.status == sent_again.status == "queued"

@@ -1,8 +1,8 @@
 """Domain signals → outbox rows in the sender's transaction → one email each, never two.
 
-The payments models are built in parallel on another branch: the payment and stream
-receivers are exercised here with `types.SimpleNamespace` stand-ins carrying exactly
-the agreed attribute names, sent inside a transaction as the indexer will send them.
+The payment and stream receivers get unsaved `Payment` / `PaymentStream` rows, sent inside a
+transaction as the indexer sends them (the chain itself is in test_chain_emails.py). No node
+answers at RPC_URL here, so amounts fall back to base units, and say so.
 """
 
 from datetime import UTC, datetime
@@ -16,12 +16,13 @@ from media_pipeline.models import Video
 from media_pipeline.signals import video_failed, video_ready
 from notifications import services
 from notifications.models import OutboundEmail
+from payments.models import Payment, PaymentStream
 from payments.signals import payment_confirmed, stream_cancelled, stream_created
 from tests.outbox_fixtures import outbox  # noqa: F401
 
 PAYER_ADDRESS = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
 PAYEE_ADDRESS = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
-TOKEN = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+TOKEN = "0x" + "7e" * 20  # no chain test deploys here, so no process has read its decimals
 
 
 @pytest.fixture
@@ -34,17 +35,24 @@ def payee(db):
     return User.objects.create_user("creator@example.com", wallet_address=PAYEE_ADDRESS, display_name="Cleo")
 
 
+STREAMS = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"
+BLOCK = "0x" + "bc" * 32
+
+
 def a_payment(**overrides):
-    values = dict(pk=1, chain_id=31337, tx_hash="0x" + "ab" * 32, log_index=3, amount=5 * 10**18, token_address=TOKEN,
+    values = dict(pk=1, chain_id=31337, tx_hash="0x" + "ab" * 32, log_index=3, block_number=9, block_hash=BLOCK,
+                  amount=5 * 10**18, token_address=TOKEN, contract_address=TOKEN, kind="transfer",
                   from_address=PAYER_ADDRESS, to_address=PAYEE_ADDRESS, from_user=None, to_user=None, status="confirmed")
-    return SimpleNamespace(**{**values, **overrides})
+    return Payment(**{**values, **overrides})
 
 
 def a_stream(**overrides):
-    values = dict(pk=1, chain_id=31337, stream_id=7, sender=PAYER_ADDRESS, recipient=PAYEE_ADDRESS, token_address=TOKEN,
-                  deposit=3600 * 10**15, rate_per_second=10**15, start_time=datetime(2026, 11, 27, 10, tzinfo=UTC),
-                  stop_time=1_795_777_200, cancelled_at=None, sender_user=None, recipient_user=None)
-    return SimpleNamespace(**{**values, **overrides})
+    values = dict(pk=1, chain_id=31337, contract_address=STREAMS, stream_id=7, sender=PAYER_ADDRESS, recipient=PAYEE_ADDRESS,
+                  token_address=TOKEN, deposit=3600 * 10**15, rate_per_second=10**15,
+                  start_time=datetime(2026, 11, 27, 10, tzinfo=UTC), stop_time=1_795_777_200, cancelled_at=None,
+                  sender_user=None, recipient_user=None, tx_hash="0x" + "cd" * 32, log_index=1, block_number=9,
+                  block_hash=BLOCK)
+    return PaymentStream(**{**values, **overrides})
 
 
 def event_messages(server):
@@ -65,13 +73,16 @@ def test_payment_confirmed_emails_both_linked_users_once(outbox, payer, payee, d
     rows = only_event_rows().order_by("recipient")
     assert [(r.recipient, r.context["role"]) for r in rows] == [("creator@example.com", "recipient"),
                                                                 ("payer@example.com", "sender")]
-    assert rows[0].idempotency_key == f"payment-confirmed:31337:{payment.tx_hash}:3:{payee.pk}"
+    # Named by the log's chain identity: chain, emitting contract, transaction, log index and block.
+    assert rows[0].idempotency_key == f"payment-confirmed:31337:{TOKEN}:{payment.tx_hash}:3:{BLOCK}:{payee.pk}"
+    assert rows[0].event_key == payment.event_key
     assert len(callbacks) == 2  # one send task per new row, none for the repeat
 
     services.outbound_email_drain()
     subjects = {m.rcpt_tos[0]: m.message["Subject"] for m in event_messages(outbox)}
-    assert subjects == {"payer@example.com": "Your payment of 5000000000000000000 is confirmed",
-                        "creator@example.com": "You received a payment of 5000000000000000000"}
+    # No node tells the token's decimals here: the amount is exact, in base units, and says so.
+    assert subjects == {"payer@example.com": "Your payment of 5,000,000,000,000,000,000 base units is confirmed",
+                        "creator@example.com": "You received a payment of 5,000,000,000,000,000,000 base units"}
     text = next(m for m in event_messages(outbox) if m.rcpt_tos[0] == "creator@example.com").message.get_body(("plain",)).get_content()
     assert payment.tx_hash in text and "Hi Cleo," in text
 
@@ -88,6 +99,7 @@ def test_stream_created_and_cancelled_email_sender_and_recipient(outbox, payer, 
         stream_created.send(sender=SimpleNamespace, stream=stream)
         stream_created.send(sender=SimpleNamespace, stream=stream)
     stream.cancelled_at = datetime(2026, 11, 27, 10, 20, tzinfo=UTC)
+    stream.cancelled, stream.cancel_tx_hash, stream.cancel_log_index, stream.cancel_block_hash = True, "0x" + "ef" * 32, 0, BLOCK
     with transaction.atomic():
         stream_cancelled.send(sender=SimpleNamespace, stream=stream)
     rows = only_event_rows()

@@ -27,6 +27,23 @@ class LogRef:
     log_index: int
 
 
+def chain_event_key(
+    *, chain_id: int, contract_address: str, tx_hash: str, log_index: int | None, block_hash: str
+) -> str:
+    """The one name of one log on one chain, for outbox keys (emails, and webhooks when they come).
+
+    Every part counts: stream ids restart at 1 on a new contract and on the winning side of a reorg,
+    so the contract and the transaction tell two "stream #1" apart; a fresh dev chain with the same
+    deployer key repeats transaction hashes and contract addresses; and the block hash makes the same
+    transaction re-mined in another block after a reorg a new event (the old one was orphaned, and its
+    emails cancelled or corrected), while a re-run over the same block names the same event again.
+    """
+    return ":".join([
+        str(int(chain_id)), contract_address.lower(), tx_hash.lower(), "" if log_index is None else str(int(log_index)),
+        block_hash.lower(),
+    ])
+
+
 @dataclass(frozen=True)
 class Transfer:
     ref: LogRef

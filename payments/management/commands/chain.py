@@ -79,11 +79,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"Minted {mint_amount} to {address}.")
 
     def progress(self, result):
-        if result.ranges or result.error or result.reorgs:
+        if result.error:
+            self.stdout.write(f"  stopped at block {result.to_block} of head {result.head}  ERROR: {result.error}")
+        elif result.last_step == "rollback":
+            self.stdout.write(f"  {rollback_text(result)}")
+        elif result.last_step == "range":
             self.stdout.write(
-                f"  blocks {result.from_block}..{result.to_block} of head {result.head}: {result.events} events, "
-                f"{result.new_payments} new payments, {result.confirmed} confirmed, {result.reorgs} reorgs"
-                + (f"  ERROR: {result.error}" if result.error else "")
+                f"  blocks {result.from_block}..{result.to_block} of head {result.head}: {plural(result.events, 'event')}, "
+                f"{plural(result.new_payments, 'new payment')}, {result.confirmed} confirmed"
             )
 
     def handle_sync(self, *, follow, confirmations, **options):
@@ -94,11 +97,7 @@ class Command(BaseCommand):
                 return
             if result.error:
                 raise CommandError(f"Indexing stopped at block {result.to_block}: {result.error} (the next run resumes there)")
-            self.stdout.write(self.style.SUCCESS(
-                f"Indexed up to block {result.to_block} (head {result.head}) in {result.ranges} ranges and {result.rpc_calls} RPC calls: "
-                f"{result.events} events, {result.new_payments} new payments, {result.confirmed} confirmed, "
-                f"{result.orphaned} orphaned by {result.reorgs} reorgs."
-            ))
+            self.stdout.write(self.style.SUCCESS(sync_summary(result)))
             return
         stop = {"now": False}
 
@@ -121,3 +120,30 @@ class Command(BaseCommand):
                 f"cursor: block {cursor.last_block}, head {cursor.head_block}, lag {cursor.lag_blocks}, range {cursor.range_size}, "
                 f"state {cursor.state}, reorgs {cursor.reorgs_detected}, last error: {cursor.last_error or '-'}"
             )
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def rollback_text(result) -> str:
+    return (f"reorg: rolled back to block {result.rolled_back_to}, {plural(result.orphaned, 'payment')} orphaned"
+            + (f" ({result.reorgs} reorgs)" if result.reorgs > 1 else ""))
+
+
+def sync_summary(result) -> str:
+    """One pass in words: what a reorg undid, then what was indexed (never a backwards block range)."""
+    parts = []
+    if result.reorgs:
+        parts.append(rollback_text(result) + ";")
+    # A reorg as the pass's last step leaves nothing indexed above the block it rolled back to.
+    if result.ranges and result.to_block >= result.from_block:
+        parts.append(
+            f"indexed blocks {result.from_block}..{result.to_block} (head {result.head}) in {plural(result.ranges, 'range')} "
+            f"and {plural(result.rpc_calls, 'RPC call')}: {plural(result.events, 'event')}, "
+            f"{plural(result.new_payments, 'new payment')}, {result.confirmed} confirmed."
+        )
+    else:
+        parts.append(f"up to date at block {result.to_block} (head {result.head}): no new blocks, {result.confirmed} confirmed.")
+    text = " ".join(parts)
+    return text[0].upper() + text[1:]
