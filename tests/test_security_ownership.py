@@ -301,14 +301,17 @@ def test_an_ipfs_upload_stops_at_its_own_limit_while_streaming(live_server, sett
     assert not IPFSRecord.objects.exists()
 
 
-@pytest.mark.django_db
-def test_an_upload_past_the_limit_without_an_announced_size_is_stopped_at_the_limit(settings, alice, tmp_path):
-    """Within the announced-size allowance (form overhead) the streamed bytes are counted: 413 in the error shape."""
+@pytest.mark.django_db(transaction=True)
+def test_bytes_past_the_limit_are_counted_as_they_stream(live_server, settings, alice, tmp_path):
+    """An announced size within the allowance for form fields does not let the file itself run past the limit:
+    the bytes are counted as they arrive, and the answer comes before the rest of the body is sent."""
     settings.IPFS_BLOCKSTORE_DIR = tmp_path / "ipfs" / "blocks"
     settings.IPFS_UPLOAD_MAX_BYTES = 1000
-    response = upload(client_for(alice), data=b"x" * 5000)
-    assert response.status_code == 413
-    assert response.json()["code"] == "too_large" and "1000 bytes" in response.json()["message"]
+    _, raw_token = api_token_create(user=alice, name="t")
+    status, body = raw_post(live_server, "/api/ipfs/uploads", headers={"Authorization": f"Bearer {raw_token}"},
+                            announced=900 * 1024, send=200 * 1024)
+    assert status == 413 and '"too_large"' in body and "largest allowed is 1000 bytes" in body
+    assert not IPFSRecord.objects.exists()
 
 
 @pytest.mark.django_db
