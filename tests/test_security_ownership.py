@@ -121,8 +121,14 @@ def test_a_private_video_keeps_a_cid_another_video_still_pins(ipfs_settings, ali
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.hls_cid == second.hls_cid
-    first.visibility = Video.Visibility.PRIVATE
-    first.save()
+    staff = type(alice).objects.create_superuser(email="root@example.com", password="pw-123456789")
+    response = client_for(staff).post(f"/admin/media_pipeline/video/{first.pk}/change/", {  # made private in the admin
+        "owner": alice.pk, "title": first.title, "description": "", "visibility": "private", "price": "",
+        "stream_rate": "", "renditions-TOTAL_FORMS": 0, "renditions-INITIAL_FORMS": 0,
+        "transcode_jobs-TOTAL_FORMS": 0, "transcode_jobs-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Video.objects.get(pk=first.pk).visibility == "private"
     assert IPFSRecord.objects.filter(object_id=first.pk, status=Status.UNPINNED).count() == 3
     assert second.hls_cid in ipfs_services.ipfs_node().pins()
     assert served(client_for(), f"{second.hls_cid}/master.m3u8") == 200
