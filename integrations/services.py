@@ -407,15 +407,16 @@ def ipfs_video_records_unpin(*, video) -> int:
         return _records_unpin(list(_video_records(video)))
 
 
-def ipfs_video_visibility_changed(*, video) -> int:
+def ipfs_video_visibility_changed(*, video, previous: str) -> int:
     """A video's visibility changed (called in the transaction that saved it).
 
     Leaving IPFS_PIN_VISIBILITIES (made paid or private): its pins are removed and its CIDs forgotten by
     the video, so no page or API links them; anyone holding a CID gets a 404 from our gateway once the
     unpin task's gc has run. Coming back: a ready video is pinned again. Returns the records changed.
     """
+    pinned_before = previous in settings.IPFS_PIN_VISIBILITIES
     if video.visibility in settings.IPFS_PIN_VISIBILITIES:
-        if video.hls_path:
+        if video.hls_path and not pinned_before:  # public ↔ unlisted: the pins it has stay as they are
             return len(ipfs_video_records_queue(video=video))
         return 0
     with transaction.atomic():

@@ -19,5 +19,5 @@ def unpin_video(sender, video, **kwargs):
 
 
 @receiver(video_visibility_changed, dispatch_uid="integrations.ipfs.video_visibility_changed")
-def follow_video_visibility(sender, video, **kwargs):
-    services.ipfs_video_visibility_changed(video=video)
+def follow_video_visibility(sender, video, previous, **kwargs):
+    services.ipfs_video_visibility_changed(video=video, previous=previous)

@@ -91,6 +91,11 @@ def test_a_public_video_made_paid_is_unpinned_collected_and_unlinked(ipfs_settin
     assert all(served(viewer, cid) == 200 for cid in cids)
     assert f"/ipfs/{video.hls_cid}/" in client_for().get(f"/watch/{video.pk}").content.decode()
 
+    with transaction.atomic():  # public ↔ unlisted: both pinned, nothing changes
+        video.visibility = Video.Visibility.UNLISTED
+        video.save()
+    assert set(IPFSRecord.objects.values_list("status", "cid")) == {(Status.PINNED, cid) for cid in cids}
+
     with transaction.atomic():  # as the admin's change form saves it
         video.visibility, video.price = Video.Visibility.PAID, 10**18
         video.save()
@@ -352,3 +357,25 @@ def test_queued_transcodes_quota(settings, alice, tmp_path, make_clip):
     assert "transcodes" in third.json()["message"]
     TranscodeJob.objects.filter(video__title="one").update(state=TranscodeJob.State.SUCCEEDED)
     assert as_alice.post("/api/videos/", {"title": "three", "file": SimpleUploadedFile("a.mp4", clip)}).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_each_uploader_of_a_shared_record_their_own(alice, bob):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("integrations", "0002_ipfs_sweeper_schedule")], [("integrations", "0003_ipfs_record_one_uploader")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("integrations", "IPFSRecord")
+    shared = old.objects.create(cid="QmShared", kind="file", name="shared.txt", backend="embedded", status="pinned")
+    shared.uploaded_by.add(alice.pk, bob.pk)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    records = IPFSRecord.objects.filter(cid="QmShared").order_by("pk")
+    assert [(r.uploaded_by_id, r.status, r.name) for r in records] == [(alice.pk, "pinned", "shared.txt"),
+                                                                       (bob.pk, "pinned", "shared.txt")]
