@@ -66,6 +66,16 @@ class IPFSRecordAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # records come from uploads, videos and the `ipfs` command
 
+    def has_delete_permission(self, request, obj=None):
+        # A row is the only memory of its pin: it goes once it is unpinned (the unpin action comes first).
+        if obj is not None and obj.status != IPFSRecord.Status.UNPINNED:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # delete_selected already refuses a batch holding a live record (per-object permission above)
+        super().delete_queryset(request, queryset.filter(status=IPFSRecord.Status.UNPINNED))
+
     @admin.action(description="Retry the selected failed pins", permissions=["change"])
     def retry_failed(self, request, queryset):
         done = 0

@@ -251,6 +251,19 @@ def test_view_only_staff_cannot_run_data_changing_admin_actions(viewer_staff, al
     assert TranscodeJob.objects.filter(video=video).exists()
 
 
+@pytest.mark.django_db
+def test_deleting_a_pinned_record_in_the_admin_does_not_orphan_its_pin(admin_client):
+    pinned = IPFSRecord.objects.create(name="p", kind="file", backend="embedded", status=Status.PINNED, cid="Qm2")
+    done = IPFSRecord.objects.create(name="d", kind="file", backend="embedded", status=Status.UNPINNED, cid="Qm3")
+    assert admin_client.post(f"/admin/integrations/ipfsrecord/{pinned.pk}/delete/", {"post": "yes"}).status_code == 403
+    changelist = "/admin/integrations/ipfsrecord/"
+    response = admin_client.post(changelist, {"action": "delete_selected", "post": "yes",
+                                              "_selected_action": [pinned.pk, done.pk]})
+    assert response.status_code == 403 and IPFSRecord.objects.count() == 2
+    admin_client.post(changelist, {"action": "delete_selected", "post": "yes", "_selected_action": [done.pk]})
+    assert list(IPFSRecord.objects.values_list("pk", flat=True)) == [pinned.pk]
+
+
 # ---------------------------------------------------------------- request bodies
 
 BIG = 64 * 1024 * 1024
