@@ -169,7 +169,9 @@ def on_http_error(request, error: HttpError):
 def on_body_too_large(request, error):
     from media_pipeline.uploads import UploadTooLarge  # an upload stopped at its endpoint's limit says which
 
-    message = str(error) if isinstance(error, UploadTooLarge) else "The request body is larger than this server accepts."
+    message = "The request body is larger than this server accepts."
+    if isinstance(error, UploadTooLarge):
+        message = str(error)
     return error_response(request, 413, "too_large", message)
 
 

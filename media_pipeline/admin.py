@@ -182,7 +182,8 @@ class VideoAdmin(admin.ModelAdmin):
         if queued:
             self.message_user(request, f"Queued {queued} transcode(s).", messages.SUCCESS)
 
-    @admin.action(description="Delete outputs (HLS, thumbnail, storyboard) of the selected videos", permissions=["delete"])
+    @admin.action(description="Delete outputs (HLS, thumbnail, storyboard) of the selected videos",
+                  permissions=["delete"])
     def delete_outputs(self, request, queryset):
         for video in queryset:
             services.video_outputs_delete(video=video)

@@ -363,13 +363,16 @@ def test_queued_transcodes_quota(settings, alice, tmp_path, make_clip):
     settings.USER_QUEUED_TRANSCODES_MAX = 2
     clip = make_clip(seconds=1).read_bytes()
     as_alice = client_for(alice)
+    def upload_video(title):
+        return as_alice.post("/api/videos/", {"title": title, "file": SimpleUploadedFile("a.mp4", clip)})
+
     for title in ("one", "two"):
-        assert as_alice.post("/api/videos/", {"title": title, "file": SimpleUploadedFile("a.mp4", clip)}).status_code == 201
-    third = as_alice.post("/api/videos/", {"title": "three", "file": SimpleUploadedFile("a.mp4", clip)})
+        assert upload_video(title).status_code == 201
+    third = upload_video("three")
     assert third.status_code == 403 and third.json()["code"] == "quota_exceeded"
     assert "transcodes" in third.json()["message"]
     TranscodeJob.objects.filter(video__title="one").update(state=TranscodeJob.State.SUCCEEDED)
-    assert as_alice.post("/api/videos/", {"title": "three", "file": SimpleUploadedFile("a.mp4", clip)}).status_code == 201
+    assert upload_video("three").status_code == 201
 
 
 @pytest.mark.django_db(transaction=True)
@@ -377,7 +380,8 @@ def test_the_migration_gives_each_uploader_of_a_shared_record_their_own(alice, b
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    before, after = [("integrations", "0002_ipfs_sweeper_schedule")], [("integrations", "0003_ipfs_record_one_uploader")]
+    before = [("integrations", "0002_ipfs_sweeper_schedule")]
+    after = [("integrations", "0003_ipfs_record_one_uploader")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps.get_model("integrations", "IPFSRecord")

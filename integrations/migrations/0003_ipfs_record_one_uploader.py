@@ -11,7 +11,8 @@ def split_shared_records(apps, schema_editor):
     IPFSRecord = apps.get_model("integrations", "IPFSRecord")
     Through = IPFSRecord.uploaded_by.through
     for record in IPFSRecord.objects.filter(pk__in=Through.objects.values("ipfsrecord_id")).order_by("pk"):
-        user_ids = list(Through.objects.filter(ipfsrecord_id=record.pk).order_by("id").values_list("user_id", flat=True))
+        uploaders = Through.objects.filter(ipfsrecord_id=record.pk).order_by("id")
+        user_ids = list(uploaders.values_list("user_id", flat=True))
         IPFSRecord.objects.filter(pk=record.pk).update(uploader_id=user_ids[0])
         for user_id in user_ids[1:]:
             record.pk = record.id = None
