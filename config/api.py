@@ -167,7 +167,12 @@ def on_http_error(request, error: HttpError):
 
 @api.exception_handler(RequestDataTooBig)
 def on_body_too_large(request, error):
-    return error_response(request, 413, "too_large", "The request body is larger than this server accepts.")
+    from media_pipeline.uploads import UploadTooLarge  # an upload stopped at its endpoint's limit says which
+
+    message = "The request body is larger than this server accepts."
+    if isinstance(error, UploadTooLarge):
+        message = str(error)
+    return error_response(request, 413, "too_large", message)
 
 
 @api.exception_handler(SuspiciousOperation)

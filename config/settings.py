@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Refuses an API upload from a caller it would not accept before reading its body; sets its size limit.
+    "config.uploads.UploadGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -142,6 +144,9 @@ MEDIA_SEGMENT_SECONDS = env_int(ENV, "MEDIA_SEGMENT_SECONDS", 6)
 MEDIA_MAX_FPS = env_int(ENV, "MEDIA_MAX_FPS", 60)
 MEDIA_X264_PRESET = ENV.get("MEDIA_X264_PRESET", "veryfast")
 MEDIA_MAX_UPLOAD_BYTES = env_int(ENV, "MEDIA_MAX_UPLOAD_BYTES", 4 * 1024**3)
+# Per user (0 = no limit): bytes stored (video sources + IPFS uploads), transcodes waiting or running at once.
+USER_STORAGE_QUOTA_BYTES = env_int(ENV, "USER_STORAGE_QUOTA_BYTES", 20 * 1024**3)
+USER_QUEUED_TRANSCODES_MAX = env_int(ENV, "USER_QUEUED_TRANSCODES_MAX", 3)
 MEDIA_MAX_WIDTH = env_int(ENV, "MEDIA_MAX_WIDTH", 4096)
 MEDIA_MAX_HEIGHT = env_int(ENV, "MEDIA_MAX_HEIGHT", 4096)
 MEDIA_MAX_DURATION = env_int(ENV, "MEDIA_MAX_DURATION", 4 * 3600)

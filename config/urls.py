@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django_q.admin import resubmit_task
 
 from config.api import api, unknown_api_path
 from integrations.views import ipfs_gateway, kubo_rpc
@@ -8,6 +9,9 @@ from media_pipeline.playback_views import serve_signed_hls
 admin.site.site_header = "Flowcast administration"
 admin.site.site_title = "Flowcast admin"
 admin.site.index_title = "Run the platform"
+# django-q2's task lists offer "Resubmit" to anyone who may view them; like every action that changes data
+# here, it needs the change permission.
+admin.action(permissions=["change"])(resubmit_task)
 
 # MEDIA_ROOT is never served as a folder: it holds the sources of private and paid videos.
 # Published outputs go out through signed playback links (and nginx's X-Accel-Redirect in production).

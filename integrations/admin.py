@@ -33,6 +33,8 @@ class IPFSRecordAdmin(admin.ModelAdmin):
     def gateway_links(self, record):
         if not record.cid:
             return "— (not imported yet)"
+        if not record.gateway_url:
+            return f"— (not served: {record.get_status_display().lower()})"
         if record.role == IPFSRecord.Role.VIDEO_HLS:
             return format_html('<a href="{0}">{0}</a><br><a href="{0}master.m3u8">master.m3u8</a> (play it in any HLS player)',
                                record.gateway_url)
@@ -53,6 +55,8 @@ class IPFSRecordAdmin(admin.ModelAdmin):
     def cid_link(self, record):
         if not record.cid:
             return "—"
+        if not record.gateway_url:  # not pinned: the gateway no longer serves it, so no link
+            return record.cid
         return format_html('<a href="{}">{}</a>', record.gateway_url, record.cid)
 
     @admin.display(description="last error")
@@ -62,7 +66,17 @@ class IPFSRecordAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # records come from uploads, videos and the `ipfs` command
 
-    @admin.action(description="Retry the selected failed pins")
+    def has_delete_permission(self, request, obj=None):
+        # A row is the only memory of its pin: it goes once it is unpinned (the unpin action comes first).
+        if obj is not None and obj.status != IPFSRecord.Status.UNPINNED:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # delete_selected already refuses a batch holding a live record (per-object permission above)
+        super().delete_queryset(request, queryset.filter(status=IPFSRecord.Status.UNPINNED))
+
+    @admin.action(description="Retry the selected failed pins", permissions=["change"])
     def retry_failed(self, request, queryset):
         done = 0
         for record in queryset:
@@ -74,7 +88,7 @@ class IPFSRecordAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, f"{done} pin(s) queued again.", messages.SUCCESS)
 
-    @admin.action(description="Unpin the selected records")
+    @admin.action(description="Unpin the selected records", permissions=["delete"])
     def unpin(self, request, queryset):
         for record in queryset:
             services.ipfs_record_unpin_request(record_id=record.pk)

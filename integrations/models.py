@@ -52,7 +52,10 @@ class IPFSRecord(models.Model):
     content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
     object_id = models.PositiveBigIntegerField(null=True, blank=True)
     linked_object = GenericForeignKey("content_type", "object_id")
-    uploaded_by = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="ipfs_records")
+    # An upload belongs to the one user who sent it: the same bytes from another user are another record
+    # (pins are counted across records by CID), so nobody reaches someone else's record through its content.
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="ipfs_uploads")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,8 +63,6 @@ class IPFSRecord(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "IPFS record"
         constraints = [
-            models.UniqueConstraint(fields=["cid", "backend"], condition=~models.Q(cid=""),
-                                    name="integrations_ipfsrecord_cid_backend_unique"),
             models.CheckConstraint(condition=~models.Q(status="pinned") | ~models.Q(cid=""),
                                    name="integrations_ipfsrecord_pinned_has_cid"),
         ]
@@ -75,6 +76,7 @@ class IPFSRecord(models.Model):
 
     @property
     def gateway_url(self) -> str:
-        if not self.cid:
+        """Where the gateway serves the content; "" unless it is pinned (an unpinned CID is gone after gc)."""
+        if not self.cid or self.status != self.Status.PINNED:
             return ""
         return f"{settings.IPFS_GATEWAY_URL.rstrip('/')}/{self.cid}" + ("/" if self.kind == self.Kind.DIRECTORY else "")

@@ -21,7 +21,7 @@ import m3u8
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django import db
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -94,28 +94,29 @@ def _enqueue(record_id: int, task: str = "ipfs_record_pin") -> None:
 
 
 def ipfs_upload_create(*, user, name: str, stream, size: int, kind: str = IPFSRecord.Kind.FILE) -> IPFSRecord:
-    """Import an uploaded file (or JSON bytes) into the embedded node and record a pin of it for `user`."""
+    """Import an uploaded file (or JSON bytes) into the embedded node and record a pin of it for `user`.
+
+    The record is the uploader's own, even when another record already holds the same CID: content is
+    public by its CID, records (names, status, the right to unpin) are not. Pins are counted by CID.
+    """
     if size > settings.IPFS_UPLOAD_MAX_BYTES:
         raise PayloadTooLarge(f"The upload is {size} bytes; the limit is {settings.IPFS_UPLOAD_MAX_BYTES} bytes.")
+    from media_pipeline.services import storage_quota_check  # the quota counts videos and uploads alike
+
+    storage_quota_check(user=user, adding=size)
     name = (name or "upload").strip()[:255] or "upload"
     params = ipfs_import_params()
     added = ipfs_node().add_stream(stream, params=params)
     backend = settings.IPFS_BACKEND
+    embedded = backend == "embedded"  # the add above pinned it locally: nothing left to do in the background
+    now = timezone.now()
     with transaction.atomic():
-        record, created = IPFSRecord.objects.select_for_update().get_or_create(
-            cid=added.cid_str, backend=backend,
-            defaults={"kind": kind, "name": name, "size": added.size, "import_params": params.as_dict(),
-                      "role": IPFSRecord.Role.UPLOAD},
-        )
-        record.uploaded_by.add(user)
-        if backend == "embedded":
-            # The add above pinned it locally: nothing left to do in the background.
-            IPFSRecord.objects.filter(pk=record.pk).exclude(status=Status.PINNED).update(
-                status=Status.PINNED, pinned_at=timezone.now(), last_error="")
-        elif created or record.status in (Status.FAILED, Status.UNPINNED):
-            IPFSRecord.objects.filter(pk=record.pk).update(status=Status.QUEUED, attempts=0, next_attempt_at=timezone.now())
+        record = IPFSRecord.objects.create(
+            cid=added.cid_str, backend=backend, kind=kind, name=name, size=added.size, import_params=params.as_dict(),
+            role=IPFSRecord.Role.UPLOAD, uploaded_by=user, status=Status.PINNED if embedded else Status.QUEUED,
+            pinned_at=now if embedded else None, next_attempt_at=None if embedded else now)
+        if not embedded:
             _enqueue(record.pk)
-    record.refresh_from_db()
     return record
 
 
@@ -284,9 +285,7 @@ def ipfs_record_pin(*, record_id: int) -> str:
                 temporary = content.path
         except (OSError, ValueError, IPFSError) as error:
             return _record_failed(record_id, f"import failed: {error}")
-        merged = _record_set_cid(record, content.cid, size, params)
-        if merged is not None:
-            return merged
+        _record_set_cid(record, content.cid, size, params)
         try:
             with _beating(record_id):
                 outcome = ipfs_backend(record.backend).pin(content)
@@ -300,26 +299,11 @@ def ipfs_record_pin(*, record_id: int) -> str:
             temporary.unlink(missing_ok=True)
 
 
-def _record_set_cid(record: IPFSRecord, cid: str, size: int | None, params: ImportParams) -> str | None:
-    """Store the imported CID; if another record already holds it on this backend, fold this one into it."""
-    try:
-        with transaction.atomic():
-            IPFSRecord.objects.filter(pk=record.pk).update(cid=cid, size=size, import_params=params.as_dict(),
-                                                           heartbeat_at=timezone.now())
-            record.cid = cid
-            return None
-    except IntegrityError:
-        pass
-    with transaction.atomic():
-        existing = IPFSRecord.objects.select_for_update().get(cid=cid, backend=record.backend)
-        existing.uploaded_by.add(*record.uploaded_by.all())
-        # The content is already recorded (pinned or on its way): this video points at the same CID.
-        _video_set_cid(record, cid)
-        if existing.status in (Status.FAILED, Status.UNPINNED):
-            IPFSRecord.objects.filter(pk=existing.pk).update(status=Status.QUEUED, attempts=0, next_attempt_at=timezone.now())
-            _enqueue(existing.pk)
-        record.delete()
-    return "merged"
+def _record_set_cid(record: IPFSRecord, cid: str, size: int | None, params: ImportParams) -> None:
+    """Store the imported CID (other records may hold the same one: pins are counted across records)."""
+    IPFSRecord.objects.filter(pk=record.pk).update(cid=cid, size=size, import_params=params.as_dict(),
+                                                   heartbeat_at=timezone.now())
+    record.cid = cid
 
 
 def _video_set_cid(record: IPFSRecord, cid: str) -> None:
@@ -395,61 +379,91 @@ def _record_retry_later(record_id: int, error: str) -> str:
 
 
 # -- unpinning ---------------------------------------------------------------------------
-def ipfs_video_records_unpin(*, video) -> int:
-    """Before a video is deleted: unpin its records (unless another video still uses the same CID)."""
-    content_type = ContentType.objects.get_for_model(video)
-    model = content_type.model_class()
+# Records that still want their CID pinned (on their backend, and so in the embedded node too).
+LIVE_STATUSES = (Status.QUEUED, Status.PINNING, Status.PINNED)
+
+
+def _records_unpin(records) -> int:
+    """Mark records unpinning (in the caller's transaction) and ring the doorbell on commit."""
     count = 0
-    with transaction.atomic():
-        for record in IPFSRecord.objects.select_for_update().filter(content_type=content_type, object_id=video.pk):
-            if record.status in (Status.UNPINNING, Status.UNPINNED):
-                continue
-            other = None
-            if record.cid:
-                other = (model.objects.exclude(pk=video.pk)
-                         .filter(Q(hls_cid=record.cid) | Q(metadata_cid=record.cid)).values_list("pk", flat=True).first())
-            if other is not None:
-                IPFSRecord.objects.filter(pk=record.pk).update(object_id=other)  # the other video keeps it pinned
-                continue
-            IPFSRecord.objects.filter(pk=record.pk).update(status=Status.UNPINNING, attempts=0, last_error="",
-                                                           next_attempt_at=timezone.now())
-            _enqueue(record.pk, "ipfs_record_unpin")
-            count += 1
+    for record in records:
+        if record.status in (Status.UNPINNING, Status.UNPINNED):
+            continue
+        IPFSRecord.objects.filter(pk=record.pk).update(status=Status.UNPINNING, attempts=0, last_error="",
+                                                       next_attempt_at=timezone.now())
+        _enqueue(record.pk, "ipfs_record_unpin")
+        count += 1
     return count
 
 
+def _video_records(video):
+    content_type = ContentType.objects.get_for_model(video)
+    return IPFSRecord.objects.select_for_update().filter(content_type=content_type, object_id=video.pk)
+
+
+def ipfs_video_records_unpin(*, video) -> int:
+    """Before a video is deleted: unpin its records (a CID another record still uses stays pinned for it)."""
+    with transaction.atomic():
+        return _records_unpin(list(_video_records(video)))
+
+
+def ipfs_video_visibility_changed(*, video, previous: str) -> int:
+    """A video's visibility changed (called in the transaction that saved it).
+
+    Leaving IPFS_PIN_VISIBILITIES (made paid or private): its pins are removed and its CIDs forgotten by
+    the video, so no page or API links them; anyone holding a CID gets a 404 from our gateway once the
+    unpin task's gc has run. Coming back: a ready video is pinned again. Returns the records changed.
+    """
+    pinned_before = previous in settings.IPFS_PIN_VISIBILITIES
+    if video.visibility in settings.IPFS_PIN_VISIBILITIES:
+        if video.hls_path and not pinned_before:  # public ↔ unlisted: the pins it has stay as they are
+            return len(ipfs_video_records_queue(video=video))
+        return 0
+    with transaction.atomic():
+        type(video).objects.filter(pk=video.pk).update(hls_cid="", metadata_cid="")
+        video.hls_cid = video.metadata_cid = ""
+        return _records_unpin(list(_video_records(video)))
+
+
+def _cid_still_wanted(record: IPFSRecord, *, backend: str | None) -> bool:
+    others = IPFSRecord.objects.filter(cid=record.cid, status__in=LIVE_STATUSES).exclude(pk=record.pk)
+    if backend is not None:
+        others = others.filter(backend=backend)
+    return others.exists()
+
+
 def ipfs_record_unpin(*, record_id: int) -> str:
+    """Unpin one record (the task's body): on its backend and in the embedded node, unless another record
+    still pins the same CID; then collect the embedded node's garbage so the gateway stops serving it."""
     record = IPFSRecord.objects.filter(pk=record_id, status=Status.UNPINNING).first()
     if record is None:
         return "not-unpinning"
     IPFSRecord.objects.filter(pk=record_id).update(heartbeat_at=timezone.now(), attempts=F("attempts") + 1)
     if record.cid:
-        try:
-            ipfs_backend(record.backend).unpin(cid=record.cid, request_id=record.remote_request_id)
-        except BackendError as error:
-            IPFSRecord.objects.filter(pk=record_id).update(last_error=str(error)[:5000],
-                                                           next_attempt_at=timezone.now() + retry_delay(record.attempts + 1))
-            return Status.UNPINNING
-        ipfs_node().unpin(cid_parse(record.cid))  # the local copy goes with it (gc frees the blocks)
+        if not _cid_still_wanted(record, backend=record.backend):
+            try:
+                ipfs_backend(record.backend).unpin(cid=record.cid, request_id=record.remote_request_id)
+            except BackendError as error:
+                IPFSRecord.objects.filter(pk=record_id).update(
+                    last_error=str(error)[:5000], next_attempt_at=timezone.now() + retry_delay(record.attempts + 1))
+                return Status.UNPINNING
+        if not _cid_still_wanted(record, backend=None):
+            node = ipfs_node()
+            if node.unpin(cid_parse(record.cid)) or record.backend == "embedded":
+                node.gc()  # the blocks go with the pin: the gateway answers 404 for them
     IPFSRecord.objects.filter(pk=record_id, status=Status.UNPINNING).update(status=Status.UNPINNED, last_error="")
     return Status.UNPINNED
 
 
 def ipfs_record_unpin_request(*, record_id: int, user=None) -> IPFSRecord:
-    """Unpin on request (command, API): the record's owner or staff."""
+    """Unpin on request (command, API): the record's uploader or staff (the command passes no user)."""
     with transaction.atomic():
         record = IPFSRecord.objects.select_for_update().filter(pk=record_id).first()
         if record is None:
             raise NotFound(f"IPFS record {record_id} does not exist.")
-        if user is not None and not user.is_staff:
-            if not record.uploaded_by.filter(pk=user.pk).exists():
-                raise PermissionDenied("You may only unpin your own uploads.")
-            record.uploaded_by.remove(user)
-            if record.uploaded_by.exists():  # someone else uploaded the same content: it stays pinned for them
-                return record
-        if record.status not in (Status.UNPINNING, Status.UNPINNED):
-            IPFSRecord.objects.filter(pk=record_id).update(status=Status.UNPINNING, attempts=0, next_attempt_at=timezone.now())
-            _enqueue(record_id, "ipfs_record_unpin")
+        if user is not None and not user.is_staff and record.uploaded_by_id != user.pk:
+            raise PermissionDenied("You may only unpin your own uploads.")
+        _records_unpin([record])
     return IPFSRecord.objects.get(pk=record_id)
 
 

@@ -176,13 +176,14 @@ class VideoAdmin(admin.ModelAdmin):
     def duration_display(self, video):
         return services.duration_text(video.duration) or "—"
 
-    @admin.action(description="Re-transcode the selected videos")
+    @admin.action(description="Re-transcode the selected videos", permissions=["change"])
     def retranscode(self, request, queryset):
         queued = sum(self.transcode_queue(request, video) for video in queryset)
         if queued:
             self.message_user(request, f"Queued {queued} transcode(s).", messages.SUCCESS)
 
-    @admin.action(description="Delete outputs (HLS, thumbnail, storyboard) of the selected videos")
+    @admin.action(description="Delete outputs (HLS, thumbnail, storyboard) of the selected videos",
+                  permissions=["delete"])
     def delete_outputs(self, request, queryset):
         for video in queryset:
             services.video_outputs_delete(video=video)

@@ -9,13 +9,12 @@ as a path prefix, so the relative URLs inside playlists and the storyboard keep 
 from datetime import datetime
 from typing import Literal
 
-from django.conf import settings
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from accounts.auth import optional_auth, user_auth
-from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
+from config.errors import NotFound, PermissionDenied, ServiceError
 from config.schemas import ErrorOut
 from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
@@ -127,12 +126,10 @@ def parse_amount(name: str, value: str | None) -> int | None:
 
 @router.post("/", response={201: VideoDetailOut, **ERRORS}, auth=user_auth)
 def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = None):
-    """Upload a source (multipart). The transcode is queued; follow it at `/videos/{id}/job`."""
-    if getattr(request, "upload_too_large", None):
-        raise PayloadTooLarge(
-            f"The upload is {request.upload_too_large} bytes; the largest allowed is "
-            f"{settings.MEDIA_MAX_UPLOAD_BYTES} bytes."
-        )
+    """Upload a source (multipart). The transcode is queued; follow it at `/videos/{id}/job`.
+
+    Refused before the body is read without a valid token or session (+ X-CSRFToken); stopped at
+    MEDIA_MAX_UPLOAD_BYTES as it streams (413); 403 `quota_exceeded` past the user's quotas."""
     video = services.video_upload(
         owner=request.user, upload=file, title=payload.title, description=payload.description,
         visibility=payload.visibility, price=parse_amount("price", payload.price),

@@ -64,6 +64,49 @@ class NotReady(ServiceError):
     code = "not_ready"
 
 
+class QuotaExceeded(ServiceError):
+    status = 403
+    code = "quota_exceeded"
+
+
+# ---------------------------------------------------------------- quotas
+
+def storage_used(*, user) -> int:
+    """Bytes `user` stores: the sources of their videos and their IPFS uploads still pinned (or on the way)."""
+    from django.db.models import Sum
+
+    from integrations.models import IPFSRecord
+
+    sources = Video.objects.filter(owner=user).aggregate(total=Sum("source_size"))["total"] or 0
+    uploads = (IPFSRecord.objects.filter(uploaded_by=user)
+               .exclude(status__in=[IPFSRecord.Status.UNPINNING, IPFSRecord.Status.UNPINNED])
+               .aggregate(total=Sum("size"))["total"] or 0)
+    return sources + uploads
+
+
+def storage_quota_check(*, user, adding: int) -> None:
+    """Raises QuotaExceeded if storing `adding` more bytes takes `user` past USER_STORAGE_QUOTA_BYTES (0: none)."""
+    quota = settings.USER_STORAGE_QUOTA_BYTES
+    if not quota:
+        return
+    used = storage_used(user=user)
+    if used + adding > quota:
+        raise QuotaExceeded(
+            f"This upload ({adding} bytes) would take your storage past its quota: {used} of {quota} bytes are in "
+            f"use. Delete videos or unpin uploads to make room.")
+
+
+def transcode_quota_check(*, user) -> None:
+    """Raises QuotaExceeded if `user` already has USER_QUEUED_TRANSCODES_MAX transcodes waiting or running (0: none)."""
+    limit = settings.USER_QUEUED_TRANSCODES_MAX
+    if not limit:
+        return
+    active = TranscodeJob.objects.filter(video__owner=user, state__in=TranscodeJob.ACTIVE_STATES).count()
+    if active >= limit:
+        raise QuotaExceeded(f"You have {active} transcodes waiting or running (the most at once is {limit}); "
+                            f"upload again when one has finished.")
+
+
 # ---------------------------------------------------------------- upload
 
 def video_upload(
@@ -103,6 +146,8 @@ def video_upload(
     for name, value in (("price", price), ("stream_rate", stream_rate)):
         if value is not None and not 0 < value < 2**256:
             raise ServiceError(f"{name} must be a positive token amount.", fields={name: ["out of range"]})
+    transcode_quota_check(user=owner)
+    storage_quota_check(user=owner, adding=upload.size)
     with transaction.atomic():
         video = Video(
             owner=owner, title=title[:200], description=description, visibility=visibility,
@@ -601,7 +646,10 @@ def video_player_context(*, video: Video, viewer) -> dict:
                       storyboard_image_url=playback["storyboard_image_url"],
                       renditions=[{key: variant[key] for key in ("name", "width", "height", "bandwidth")}
                                   for variant in playback["variants"]])
-    if video.hls_cid:
+    # The IPFS copy is open to anyone with its CID: only a video that may be pinned (public, unlisted) and that
+    # this viewer can play links it; a locked, paid or private video never shows one.
+    if video.hls_cid and not player["locked"] and player["master_url"] \
+            and video.visibility in settings.IPFS_PIN_VISIBILITIES:
         pinned = IPFSRecord.objects.filter(cid=video.hls_cid, kind=IPFSRecord.Kind.DIRECTORY,
                                            status=IPFSRecord.Status.PINNED).first()
         if pinned is not None:

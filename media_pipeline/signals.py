@@ -14,6 +14,8 @@ video_ready = Signal()
 video_failed = Signal()
 # sender=Video, video=<Video> (sent before the row and its files are deleted)
 video_deleting = Signal()
+# sender=Video, video=<Video>, previous=<str> (sent in the transaction that saved the new visibility)
+video_visibility_changed = Signal()
 
 
 # Receivers of this app: a new or replaced source queues a transcode. They only
@@ -25,6 +27,7 @@ def remember_loaded_source(sender, instance, **kwargs):
         instance._loaded_source_name = str(instance.__dict__["source"] or "")
     else:
         instance._loaded_source_name = None  # deferred: unknown, so a later save never guesses a change
+    instance._loaded_visibility = instance.__dict__.get("visibility")
 
 
 @receiver(post_save, sender="media_pipeline.Video")
@@ -38,3 +41,14 @@ def queue_transcode_for_new_source(sender, instance, created, raw=False, **kwarg
         from media_pipeline.services import transcode_request
 
         transcode_request(video=instance)
+
+
+@receiver(post_save, sender="media_pipeline.Video")
+def announce_visibility_change(sender, instance, created, raw=False, **kwargs):
+    """Any save that changes the visibility (admin, a service, the shell) tells the pin flow, in the same
+    transaction; its receiver writes the unpin or pin rows and queues their tasks on commit."""
+    previous = getattr(instance, "_loaded_visibility", None)
+    if raw or created or previous is None or previous == instance.visibility:
+        return
+    instance._loaded_visibility = instance.visibility
+    video_visibility_changed.send(sender=sender, video=instance, previous=previous)

@@ -87,8 +87,7 @@ def world(settings, tmp_path) -> World:
         block_number=1, block_hash="0x" + "1" * 64, creation_confirmed=True,
     )
     world.record = IPFSRecord.objects.create(kind="file", name=SECRET, backend="embedded", status="failed",
-                                             last_error=SECRET, cid="bafy" + "a" * 55)
-    world.record.uploaded_by.add(owner)
+                                             last_error=SECRET, cid="bafy" + "a" * 55, uploaded_by=owner)
     return world
 
 
@@ -150,7 +149,6 @@ def snapshot(owner) -> dict:
     rows = {
         "tokens": ApiToken.objects.filter(user=owner), "videos": Video.objects.all(), "jobs": TranscodeJob.objects.all(),
         "streams": PaymentStream.objects.all(), "records": IPFSRecord.objects.all(),
-        "uploaders": IPFSRecord.uploaded_by.through.objects.all(),
     }
     return {name: list(queryset.order_by("pk").values()) for name, queryset in rows.items()}
 

@@ -64,7 +64,7 @@ def test_json_upload_is_canonical(client, ipfs, alice):
     second = client.post("/api/ipfs/json", {"name": "meta", "data": {"a": [1, "é"], "b": 2}}, content_type="application/json")
     assert first.status_code == 201 and second.status_code == 201
     assert first.json()["cid"] == second.json()["cid"]
-    assert first.json()["id"] == second.json()["id"]  # one record per CID and backend
+    assert first.json()["id"] != second.json()["id"]  # one record per upload; pins are counted by CID
     assert first.json()["kind"] == "json"
 
 
@@ -74,7 +74,7 @@ def test_size_limit_is_413(client, ipfs, alice):
     client.force_login(alice)
     response = upload(client, data=b"eleven bytes")
     assert response.status_code == 413
-    assert response.json()["code"] == "too_large" and "limit is 10 bytes" in response.json()["message"]
+    assert response.json()["code"] == "too_large" and "largest allowed is 10 bytes" in response.json()["message"]
     assert IPFSRecord.objects.count() == 0
 
 
@@ -96,13 +96,13 @@ def test_records_are_private_and_listing_has_fixed_queries(client, ipfs, alice, 
 
 
 @pytest.mark.django_db
-def test_same_file_from_two_users_is_one_record_both_can_see(client, ipfs, alice, bob):
+def test_same_file_from_two_users_is_two_records(client, ipfs, alice, bob):
     client.force_login(alice)
     first = upload(client).json()
     client.force_login(bob)
     second = upload(client).json()
-    assert first["id"] == second["id"]
-    assert client.get(f"/api/ipfs/records/{first['id']}").status_code == 200
+    assert first["cid"] == second["cid"] and first["id"] != second["id"]
+    assert client.get(f"/api/ipfs/records/{first['id']}").status_code == 404
 
 
 @pytest.mark.django_db
@@ -148,9 +148,10 @@ def test_unpin_by_one_uploader_keeps_it_for_the_other(client, ipfs, alice, bob):
     client.force_login(alice)
     record_id = upload(client).json()["id"]
     client.force_login(bob)
-    upload(client)
-    response = client.delete(f"/api/ipfs/records/{record_id}")
-    assert response.status_code == 200 and response.json()["status"] == "pinned"
-    assert client.get(f"/api/ipfs/records/{record_id}").status_code == 404  # no longer bob's
+    bobs = upload(client).json()["id"]
+    assert client.delete(f"/api/ipfs/records/{record_id}").status_code == 404  # not bob's
+    response = client.delete(f"/api/ipfs/records/{bobs}")
+    assert response.status_code == 200 and response.json()["status"] == "unpinning"
+    assert IPFSRecord.objects.get(pk=record_id).status == "pinned"
     client.force_login(alice)
     assert client.delete(f"/api/ipfs/records/{record_id}").json()["status"] == "unpinning"
