@@ -72,6 +72,15 @@ class VideoDetailOut(VideoOut):
     renditions: list[RenditionOut]
 
 
+class AttemptOut(Schema):
+    attempt: int
+    started_at: datetime | None
+    ended_at: datetime | None
+    worker: str
+    outcome: str
+    reason: str
+
+
 class JobOut(Schema):
     id: int
     state: str
@@ -82,6 +91,7 @@ class JobOut(Schema):
     started_at: datetime | None
     finished_at: datetime | None
     error: str
+    attempt_history: list[AttemptOut]
 
 
 class VariantOut(RenditionOut):
