@@ -20,6 +20,8 @@ from django_q.models import OrmQ, Task
 from django_q.tasks import async_task
 
 from accounts.models import User
+from integrations.models import IPFSRecord
+from notifications.models import OutboundEmail
 from config.work import claim, queue_cluster
 from media_pipeline import hls, services
 from media_pipeline.models import TranscodeJob, Video
@@ -91,11 +93,17 @@ def test_follow_up_tasks_of_a_long_worker_run_on_the_default_cluster(broker, cre
          f"async_task('tests.fixtures.job_tasks.announce_ready', {video.pk}, cluster={long_name!r})"],
         check=True, cwd=ROOT, env=_child_env(env),
     )
-    followups = Task.objects.filter(func__in=FOLLOW_UPS)
-    wait_for(lambda: Task.objects.filter(func="tests.fixtures.job_tasks.announce_ready").exists()
-             and set(followups.values_list("func", flat=True)) == FOLLOW_UPS, timeout=60, what="the follow-up tasks ran")
+    def followups() -> set[tuple[str, str]]:
+        """(func, cluster) of the tasks about this video's pins and its ready email (not, e.g., the welcome email)."""
+        pins = set(IPFSRecord.objects.filter(object_id=video.pk).values_list("pk", flat=True))
+        emails = set(OutboundEmail.objects.filter(template="video_ready").values_list("pk", flat=True))
+        ids = {"integrations.tasks.ipfs_record_pin": pins, "notifications.tasks.outbound_email_send": emails}
+        return {(task.func, task.cluster) for task in Task.objects.filter(func__in=FOLLOW_UPS)
+                if task.args and task.args[0] in ids[task.func]}
+
+    wait_for(lambda: {func for func, _ in followups()} == FOLLOW_UPS, timeout=60, what="the follow-up tasks ran")
     assert Task.objects.get(func="tests.fixtures.job_tasks.announce_ready").cluster == long_name
-    ran_on = {(task.func, task.cluster) for task in followups}
+    ran_on = followups()
     assert {cluster for _, cluster in ran_on} == {default_name}, ran_on
 
 
