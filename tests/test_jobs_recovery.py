@@ -223,3 +223,25 @@ def test_a_fenced_off_worker_cannot_publish_over_its_successor(creator, make_cli
     for url in (f"/admin/media_pipeline/transcodejob/{job.pk}/change/", f"/admin/media_pipeline/video/{video.pk}/change/"):
         page = client.get(url).content.decode()
         assert 'class="attempt-history"' in page and "lease expired" in page and "succeeded" in page, url
+
+
+def test_the_sweeper_loop_sweeps_every_interval_and_hands_over_to_the_next_run(db):
+    """The minutely schedule fires 30-90 s apart (django-q2 checks schedules every ~30 s): a loop outlives
+    the gap and stops once the scheduler started a newer run (the Schedule's task id changed)."""
+    from django_q.models import Schedule
+
+    from config.work import sweep_loop
+
+    schedule = Schedule.objects.create(name="test sweep", func="math.floor", schedule_type=Schedule.MINUTES,
+                                       minutes=1, task="run-1")
+    swept, slept = [], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        if len(slept) == 3:
+            Schedule.objects.filter(pk=schedule.pk).update(task="run-2")  # the next run started
+
+    passes = sweep_loop(lambda: swept.append(1), schedule_name="test sweep", interval=5, seconds=100, sleep=sleep)
+    assert passes == len(swept) == 3 and slept == [5, 5, 5]
+    # Without a newer run the loop ends at its time budget.
+    assert sweep_loop(lambda: None, schedule_name="test sweep", interval=0.01, seconds=0.05) >= 2
