@@ -13,3 +13,20 @@ def badge(label: str, tone: str):
         'font-size:11px;font-weight:600;white-space:nowrap;">{}</span>',
         tone, TONES[tone], label,
     )
+
+
+def attempts_table(history):
+    """A job row's attempt history (config.work.attempt_begin/attempt_end) as a small table."""
+    from django.utils.html import format_html_join
+
+    if not history:
+        return "—"
+    rows = format_html_join(
+        "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        ((h.get("attempt", ""), h.get("started_at") or "", h.get("ended_at") or "—", h.get("worker", ""),
+          h.get("outcome", ""), h.get("reason", "")) for h in history),
+    )
+    return format_html(
+        '<table class="attempt-history"><thead><tr><th>#</th><th>started</th><th>ended</th><th>worker</th>'
+        "<th>outcome</th><th>reason</th></tr></thead><tbody>{}</tbody></table>", rows,
+    )

@@ -6,6 +6,8 @@ The README lists every variable. Nothing here touches the database or the networ
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import (
     bundled_ffmpeg,
     database_config,
@@ -130,6 +132,15 @@ CACHES = {
 # Jobs ---------------------------------------------------------------------
 Q_CLUSTER = q_cluster_config(ENV, cpu_count=os.cpu_count() or 1)
 TRANSCODE_CLUSTER = transcode_cluster_name(Q_CLUSTER["name"])
+# Leases on running job rows: a worker renews its lease every WORK_HEARTBEAT_SECONDS (from a thread,
+# whatever ffmpeg is doing); the sweeper, looping every WORK_SWEEP_INTERVAL seconds inside a
+# minutely scheduled task, requeues a row whose lease (last renewal + WORK_LEASE_SECONDS) expired.
+# Worst case from a worker's death to its job queued again: lease + sweep interval (20 s).
+WORK_HEARTBEAT_SECONDS = float(ENV.get("WORK_HEARTBEAT_SECONDS", "5"))
+WORK_LEASE_SECONDS = float(ENV.get("WORK_LEASE_SECONDS", "15"))
+WORK_SWEEP_INTERVAL = float(ENV.get("WORK_SWEEP_INTERVAL", "5"))
+if WORK_LEASE_SECONDS < 2 * WORK_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("WORK_LEASE_SECONDS must be at least twice WORK_HEARTBEAT_SECONDS (a late beat must not lose the lease).")
 
 # Media ----------------------------------------------------------------------
 # The encoder: imageio-ffmpeg's bundled ffmpeg 9 when installed (it runs a one-process ladder's
@@ -153,8 +164,8 @@ MEDIA_MAX_DURATION = env_int(ENV, "MEDIA_MAX_DURATION", 4 * 3600)
 MEDIA_STORYBOARD_INTERVAL = env_int(ENV, "MEDIA_STORYBOARD_INTERVAL", 2)
 MEDIA_STORYBOARD_MAX_TILES = env_int(ENV, "MEDIA_STORYBOARD_MAX_TILES", 100)
 TRANSCODE_MAX_ATTEMPTS = env_int(ENV, "TRANSCODE_MAX_ATTEMPTS", 3)
-# A running transcode stamps its heartbeat every few seconds; the sweeper requeues it after this silence.
-TRANSCODE_STALE_SECONDS = env_int(ENV, "TRANSCODE_STALE_SECONDS", 120)
+# Sources smaller than this many pixels on either side are refused (a 1x1 picture is no video).
+MEDIA_MIN_SIDE = env_int(ENV, "MEDIA_MIN_SIDE", 16)
 
 # Signed playback of private and paid videos: "kid:secret,..." (the first signs; all verify,
 # so keys rotate without breaking issued links). Default: one key derived from SECRET_KEY.

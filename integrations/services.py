@@ -24,10 +24,9 @@ from django import db
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
-from config.work import claim, stale
+from config.work import DEFAULT_QUEUE, claim, enqueue_on_commit, stale
 from integrations.ipfs.backends import (
     BackendError,
     Content,
@@ -84,13 +83,9 @@ def ipfs_health() -> tuple[bool, str]:
 
 # -- queueing ---------------------------------------------------------------------
 def _enqueue(record_id: int, task: str = "ipfs_record_pin") -> None:
-    """Ring the doorbell after commit; the row already says what to do."""
-
-    def send(record_id=record_id, task=task):
-        IPFSRecord.objects.filter(pk=record_id).update(enqueued_at=timezone.now())
-        async_task(f"integrations.tasks.{task}", record_id, task_name=f"{task}:{record_id}")
-
-    transaction.on_commit(send)
+    """Ring the doorbell after commit on the default queue; the row already says what to do."""
+    enqueue_on_commit(f"integrations.tasks.{task}", record_id, queue=DEFAULT_QUEUE,
+                      stamp=IPFSRecord.objects.filter(pk=record_id))
 
 
 def ipfs_upload_create(*, user, name: str, stream, size: int, kind: str = IPFSRecord.Kind.FILE) -> IPFSRecord:

@@ -13,6 +13,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from config.admin_display import attempts_table
 from config.errors import ServiceError
 from media_pipeline import services
 from media_pipeline.models import Rendition, TranscodeJob, Video
@@ -67,13 +68,17 @@ class TranscodeJobInline(admin.TabularInline):
     model = TranscodeJob
     extra = 0
     can_delete = False
-    fields = ("state", "progress_bar", "speed", "attempts", "created_at", "started_at", "finished_at", "error",
-              "log_tail")
+    fields = ("state", "progress_bar", "speed", "attempts", "attempt_table", "created_at", "started_at", "finished_at",
+              "error", "log_tail")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="attempt history")
+    def attempt_table(self, job):
+        return attempts_table(job.attempt_history)
 
     @admin.display(description="progress")
     def progress_bar(self, job):
@@ -203,10 +208,14 @@ class TranscodeJobAdmin(admin.ModelAdmin):
     list_filter = ("state",)
     list_select_related = ("video",)
     search_fields = ("video__title",)
-    readonly_fields = [f.name for f in TranscodeJob._meta.fields]
+    readonly_fields = [*(f.name for f in TranscodeJob._meta.fields if f.name != "attempt_history"), "attempt_table"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="attempt history")
+    def attempt_table(self, job):
+        return attempts_table(job.attempt_history)
 
     @admin.display(description="progress", ordering="progress")
     def progress_bar(self, job):

@@ -71,6 +71,15 @@ class VideoDetailOut(VideoOut):
     renditions: list[RenditionOut]
 
 
+class AttemptOut(Schema):
+    attempt: int
+    started_at: datetime | None
+    ended_at: datetime | None
+    worker: str
+    outcome: str
+    reason: str
+
+
 class JobOut(Schema):
     id: int
     state: str
@@ -81,6 +90,7 @@ class JobOut(Schema):
     started_at: datetime | None
     finished_at: datetime | None
     error: str
+    attempt_history: list[AttemptOut]
 
 
 class VariantOut(RenditionOut):

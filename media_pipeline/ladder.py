@@ -47,9 +47,25 @@ def even(value: float) -> int:
     return max(2, int(round(value / 2)) * 2)
 
 
+# The rates players and displays expect (NTSC's as exact fractions).
+STANDARD_FPS = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0)
+# A rate this close (relative) to a standard one is that rate: a variable-frame-rate source's
+# average (a phone's 31.755) becomes 30; a slideshow's 10 fps stays 10.
+SNAP_TOLERANCE = 0.10
+
+
+class PictureTooSmall(ValueError):
+    """The source's picture is below MEDIA_MIN_SIDE on a side."""
+
+
+def snap_fps(fps: float) -> float:
+    nearest = min(STANDARD_FPS, key=lambda rate: abs(rate - fps))
+    return nearest if abs(nearest - fps) <= SNAP_TOLERANCE * nearest else fps
+
+
 def output_fps(source_fps: float, max_fps: int) -> float:
-    """Cap the frame rate by halving (60 → 30 when capped at 30), never by an uneven drop."""
-    fps = source_fps
+    """Snap to a standard rate, then cap by halving (60 → 30 when capped at 30), never by an uneven drop."""
+    fps = snap_fps(source_fps)
     while fps > max_fps + 0.01:
         fps /= 2
     return fps
@@ -65,7 +81,12 @@ def plan_ladder(
     max_fps: int,
     segment_seconds: int,
     audio_kbps: int,
+    min_side: int = 2,
 ) -> LadderPlan:
+    if min(width, height) < min_side:
+        raise PictureTooSmall(
+            f"The picture is {width}×{height} pixels; the smallest we accept is {min_side}×{min_side}."
+        )
     short_side, long_side = min(width, height), max(width, height)
     landscape = width >= height
     rungs: list[Rung] = []

@@ -122,7 +122,11 @@ class TranscodeJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     log_tail = models.TextField(blank=True)
+    # The last attempt's error; every attempt's own is kept in attempt_history.
     error = models.TextField(blank=True)
+    # One entry per attempt: {attempt, started_at, ended_at, worker ("host:pid:cluster"), outcome, reason}
+    # (outcome: running, succeeded, failed, interrupted, lease_expired, superseded).
+    attempt_history = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

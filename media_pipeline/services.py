@@ -26,12 +26,11 @@ from django.db.models import OuterRef, Q, Subquery
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
-from django_q.tasks import async_task
 
 from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
-from config.work import claim, heartbeat, stale
+from config.work import LONG_QUEUE, LeaseKeeper, attempt_begin, attempt_end, claim, enqueue_on_commit, heartbeat, stale
 from media_pipeline import hls
-from media_pipeline.ladder import plan_ladder
+from media_pipeline.ladder import PictureTooSmall, plan_ladder
 from media_pipeline.models import Rendition, TranscodeJob, Video
 from media_pipeline.playback_urls import InvalidPlaybackToken, playback_token, signing_keys, verify_playback_token
 from media_pipeline.probe import InvalidMedia, ProbeLimits, probe_source, sniff_container
@@ -189,39 +188,51 @@ def transcode_request(*, video: Video) -> TranscodeJob:
         Video.objects.filter(pk=video.pk).update(status=Video.Status.QUEUED, error_message="", updated_at=now)
         video.status, video.error_message = Video.Status.QUEUED, ""
         if not _inline.get():
-            transaction.on_commit(lambda job_id=job.pk: transcode_enqueue(job_id=job_id))
+            transcode_enqueue(job_id=job.pk)
     return job
 
 
 def transcode_enqueue(*, job_id: int) -> None:
-    async_task(TRANSCODE_TASK, job_id, cluster=settings.TRANSCODE_CLUSTER, task_name=f"transcode-{job_id}-{time.time_ns()}")
+    """Queue the job's task on the long (transcode) cluster once the transaction commits."""
+    enqueue_on_commit(TRANSCODE_TASK, job_id, queue=LONG_QUEUE)
+
+
+LEASE_EXPIRED = "worker stopped heartbeating (lease expired)"
 
 
 def transcode_jobs_sweep(*, older_than: timedelta | None = None) -> dict[str, int]:
-    """Requeue jobs whose worker went silent (killed, lost message); give up after the attempt limit."""
-    older_than = older_than if older_than is not None else timedelta(seconds=settings.TRANSCODE_STALE_SECONDS)
+    """Requeue jobs whose lease expired (worker killed, message lost); give up after the attempt limit.
+
+    A running job's lease is its last heartbeat + WORK_LEASE_SECONDS; the worker renews it while it
+    lives (LeaseKeeper), so only a dead or frozen worker loses it. The requeue is conditional on the
+    attempt number it saw, and the next claim adds one: the old worker's heartbeats and publish are
+    refused from then on."""
+    older_than = older_than if older_than is not None else timedelta(seconds=settings.WORK_LEASE_SECONDS)
     counts = {"requeued": 0, "failed": 0, "rung": 0}
     jobs = TranscodeJob.objects
     for job in stale(jobs.all(), values=[TranscodeJob.State.RUNNING], older_than=older_than).select_related("video"):
         if job.attempts >= settings.TRANSCODE_MAX_ATTEMPTS:
             message = f"The transcode stopped {job.attempts} times without finishing (worker lost); giving up."
-            if transcode_fail(job=job, message=message, from_state=TranscodeJob.State.RUNNING):
+            if transcode_fail(job=job, message=message, from_state=TranscodeJob.State.RUNNING, outcome="lease_expired",
+                              reason=LEASE_EXPIRED):
                 counts["failed"] += 1
             continue
         with transaction.atomic():
-            moved = stale(jobs.filter(pk=job.pk), values=[TranscodeJob.State.RUNNING], older_than=older_than).update(
+            moved = stale(jobs.filter(pk=job.pk, attempts=job.attempts), values=[TranscodeJob.State.RUNNING],
+                          older_than=older_than).update(
                 state=TranscodeJob.State.QUEUED, heartbeat_at=timezone.now(),
-                error=f"worker went silent during attempt {job.attempts}; requeued",
+                error=f"attempt {job.attempts}: {LEASE_EXPIRED}; requeued",
             )
             if moved:
+                attempt_end(jobs.all(), pk=job.pk, attempt=job.attempts, outcome="lease_expired", reason=LEASE_EXPIRED)
                 Video.objects.filter(pk=job.video_id).update(status=Video.Status.QUEUED)
-                transaction.on_commit(lambda job_id=job.pk: transcode_enqueue(job_id=job_id))
+                transcode_enqueue(job_id=job.pk)
                 counts["requeued"] += 1
     # A queued job nobody picked up: its message may be lost (Redis has no receipts); ring again.
     for job in stale(jobs.all(), values=[TranscodeJob.State.QUEUED], older_than=older_than):
         with transaction.atomic():
             if heartbeat(jobs, pk=job.pk, while_value=TranscodeJob.State.QUEUED):
-                transaction.on_commit(lambda job_id=job.pk: transcode_enqueue(job_id=job_id))
+                transcode_enqueue(job_id=job.pk)
                 counts["rung"] += 1
     return counts
 
@@ -251,9 +262,18 @@ def transcode_run(
     """
     jobs = TranscodeJob.objects
     if not claim(jobs.all(), pk=job_id, from_values=[TranscodeJob.State.QUEUED], to_value=TranscodeJob.State.RUNNING,
-                 started_at=timezone.now(), progress=0, speed=0, error=""):
+                 started_at=timezone.now(), progress=0, speed=0):
         return None
     job = jobs.select_related("video").get(pk=job_id)
+    attempt_begin(jobs.all(), pk=job.pk, attempt=job.attempts)
+    lease = LeaseKeeper(jobs.all(), pk=job.pk, attempt=job.attempts, while_value=TranscodeJob.State.RUNNING,
+                        interval=settings.WORK_HEARTBEAT_SECONDS)
+    with lease:
+        return _transcode_attempt(job, lease=lease, on_progress=on_progress, on_ffmpeg_start=on_ffmpeg_start)
+
+
+def _transcode_attempt(job: TranscodeJob, *, lease: LeaseKeeper, on_progress, on_ffmpeg_start) -> TranscodeJob:
+    jobs = TranscodeJob.objects
     video = job.video
     Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, updated_at=timezone.now())
     folder = video_folder(video.pk)
@@ -264,6 +284,8 @@ def transcode_run(
     def progress(percent: float, speed: float) -> bool:
         if on_progress:
             on_progress(percent, speed)
+        if lease.lost.is_set():
+            return False  # another worker took the job over: stop ffmpeg
         now = time.monotonic()
         if now - last_write[0] < PROGRESS_INTERVAL_SECONDS and percent < 100:
             return True
@@ -285,6 +307,7 @@ def transcode_run(
             width=info.width, height=info.height, fps=info.fps, has_audio=info.has_audio,
             ladder=settings.MEDIA_LADDER, max_fps=settings.MEDIA_MAX_FPS,
             segment_seconds=settings.MEDIA_SEGMENT_SECONDS, audio_kbps=settings.MEDIA_AUDIO_KBPS,
+            min_side=settings.MEDIA_MIN_SIDE,
         )
         output = hls.transcode_to_folder(
             source=Path(video.source.path), source_format=info.format_name, folder=work, plan=plan,
@@ -295,7 +318,7 @@ def transcode_run(
             preset=settings.MEDIA_X264_PRESET, ffmpeg_binary=settings.FFMPEG_BINARY,
             ffprobe_binary=settings.FFPROBE_BINARY, on_progress=progress, on_start=on_ffmpeg_start,
         )
-    except (InvalidMedia, hls.TranscodeFailed) as error:
+    except (InvalidMedia, PictureTooSmall, hls.TranscodeFailed) as error:
         message = getattr(error, "message", None) or str(error)
         transcode_fail(job=job, message=message, log=hls.log_tail(work / hls.LOG_NAME))
         shutil.rmtree(work, ignore_errors=True)
@@ -337,17 +360,21 @@ def transcode_publish(*, job: TranscodeJob, output: hls.TranscodeOutput) -> bool
         (output.folder / name).unlink(missing_ok=True)
     folder = video_folder(job.video_id)
     final = folder / f"{OUTPUT_PREFIX}{job.pk}"
-    if final.exists():
-        shutil.rmtree(final)
-    os.rename(output.folder, final)  # one step: the published folder is complete or absent
     relative = final.relative_to(settings.MEDIA_ROOT).as_posix()
+    moved = False
     try:
         with transaction.atomic():
             locked = TranscodeJob.objects.select_for_update().filter(pk=job.pk).first()
             video = Video.objects.select_for_update().filter(pk=job.video_id).first()
+            # Checked before touching `final`: a fenced-off worker (its lease expired and another
+            # attempt took over) must not replace what its successor published there.
             if locked is None or video is None or locked.state != TranscodeJob.State.RUNNING \
                     or locked.attempts != job.attempts:
-                raise Superseded  # cancelled by a newer source, or the video was deleted
+                raise Superseded  # cancelled by a newer source, taken over by another worker, or deleted
+            if final.exists():
+                shutil.rmtree(final)
+            os.rename(output.folder, final)  # one step: the published folder is complete or absent
+            moved = True
             previous = video.hls_path
             video.renditions.all().delete()
             Rendition.objects.bulk_create(
@@ -371,20 +398,24 @@ def transcode_publish(*, job: TranscodeJob, output: hls.TranscodeOutput) -> bool
                 state=TranscodeJob.State.SUCCEEDED, progress=100, finished_at=timezone.now(), log_tail=log[-4000:],
                 heartbeat_at=timezone.now(),
             )
+            attempt_end(TranscodeJob.objects.all(), pk=job.pk, attempt=job.attempts, outcome="succeeded")
             video_ready.send(sender=Video, video=video)
             if previous:
                 old = Path(settings.MEDIA_ROOT) / previous
                 transaction.on_commit(lambda old=old.parent: shutil.rmtree(old, ignore_errors=True))
     except Superseded:
-        shutil.rmtree(final, ignore_errors=True)
+        shutil.rmtree(output.folder, ignore_errors=True)
+        attempt_end(TranscodeJob.objects.all(), pk=job.pk, attempt=job.attempts, outcome="superseded",
+                    reason="finished after the job was cancelled or taken over; output discarded")
         return False
     except Exception:
-        shutil.rmtree(final, ignore_errors=True)
+        shutil.rmtree(output.folder if not moved else final, ignore_errors=True)
         raise
     return True
 
 
-def transcode_fail(*, job: TranscodeJob, message: str, log: str = "", from_state: str = TranscodeJob.State.RUNNING) -> bool:
+def transcode_fail(*, job: TranscodeJob, message: str, log: str = "", from_state: str = TranscodeJob.State.RUNNING,
+                   outcome: str = "failed", reason: str = "") -> bool:
     """Mark the job and its video failed (with `message`) if this worker still holds the job."""
     with transaction.atomic():
         changed = TranscodeJob.objects.filter(pk=job.pk, state=from_state, attempts=job.attempts).update(
@@ -392,6 +423,8 @@ def transcode_fail(*, job: TranscodeJob, message: str, log: str = "", from_state
         )
         if not changed:
             return False
+        attempt_end(TranscodeJob.objects.all(), pk=job.pk, attempt=job.attempts, outcome=outcome,
+                    reason=reason or message)
         video = Video.objects.select_for_update().get(pk=job.video_id)
         video.status = Video.Status.FAILED
         video.error_message = message
@@ -409,9 +442,11 @@ def transcode_interrupted(*, job: TranscodeJob, message: str, log: str = "") -> 
         moved = TranscodeJob.objects.filter(pk=job.pk, state=TranscodeJob.State.RUNNING, attempts=job.attempts).update(
             state=TranscodeJob.State.QUEUED, error=message, heartbeat_at=timezone.now(), log_tail=log[-4000:]
         )
+        # Not moved: cancelled or taken over meanwhile; the attempt still gets its ending.
+        attempt_end(TranscodeJob.objects.all(), pk=job.pk, attempt=job.attempts, outcome="interrupted", reason=message)
         if moved:
             Video.objects.filter(pk=job.video_id).update(status=Video.Status.QUEUED)
-            transaction.on_commit(lambda job_id=job.pk: transcode_enqueue(job_id=job_id))
+            transcode_enqueue(job_id=job.pk)
 
 
 # ---------------------------------------------------------------- delete
