@@ -188,7 +188,8 @@ IPFS_CLIENT_ATTEMPTS = env_int(ENV, "IPFS_CLIENT_ATTEMPTS", 4)
 # A failed pin is tried again after IPFS_PIN_RETRY_BASE_SECONDS × 2^(attempt-1), at most this many times.
 IPFS_PIN_MAX_ATTEMPTS = env_int(ENV, "IPFS_PIN_MAX_ATTEMPTS", 6)
 IPFS_PIN_RETRY_BASE_SECONDS = float(ENV.get("IPFS_PIN_RETRY_BASE_SECONDS", "30"))
-# Bearer token for the embedded node's Kubo-compatible /api/v0 (without one, only loopback clients may call it).
+# Bearer token for the embedded node's Kubo-compatible /api/v0. Without one the RPC refuses everyone
+# (loopback too), except loopback clients of a DEBUG server with no trusted proxy (`make run`).
 IPFS_RPC_TOKEN = ENV.get("IPFS_RPC_TOKEN", "")
 # IPFS content is public to anyone who knows its CID: only videos with these visibilities are pinned.
 IPFS_PIN_VISIBILITIES = env_list(ENV, "IPFS_PIN_VISIBILITIES", ["public", "unlisted"])
@@ -224,6 +225,11 @@ NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 100
 NINJA_PAGINATION_CLASS = "config.pagination.Pagination"
 HEALTH_CHECK_TIMEOUT = float(ENV.get("HEALTH_CHECK_TIMEOUT", "2"))
+# Bearer token that shows /api/health's details (paths, versions, URLs, errors) as staff sessions see them.
+HEALTH_TOKEN = ENV.get("HEALTH_TOKEN", "")
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: trust no header, use REMOTE_ADDR).
+# Every per-address count (throttles, login lockout) reads the client address through config.http.client_ip.
+NINJA_NUM_PROXIES = env_int(ENV, "NINJA_NUM_PROXIES", 0)
 # Sign-in, registration, SIWE and verification, per client address and endpoint.
 AUTH_THROTTLE_RATE = ENV.get("AUTH_THROTTLE_RATE", "20/m")
 
