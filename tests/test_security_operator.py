@@ -86,3 +86,69 @@ def test_rpc_numbers_are_ascii_only(node, settings):
     assert response.status_code == 500 and "offset" in response.json()["Message"]  # Kubo's error shape
     response = Client().post("/api/v0/add?cid-version=%D9%A1", HTTP_AUTHORIZATION="Bearer operator-secret")
     assert response.json()["Message"] == "cid-version must be 0 or 1"
+
+
+# -- /api/health ---------------------------------------------------------------------------------------
+
+
+def counting_tool(folder, name: str):
+    """A stand-in for ffmpeg that records each time it is started, then answers `-version` like it:
+    a real program, so the test counts real process starts."""
+    log = folder / f"{name}.runs"
+    script = folder / name
+    script.write_text(f'#!/bin/sh\necho run >> "{log}"\necho "{name} version 9.9-counting"\n')
+    script.chmod(0o755)
+    return script, log
+
+
+@pytest.fixture
+def health_parts_down(settings):
+    """Parts that answer fast (refused connections) so each call is quick."""
+    from integrations.localnet import free_port
+
+    settings.RPC_URL = f"http://127.0.0.1:{free_port()}/?apikey=provider-secret"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.DEBUG = False
+    settings.HEALTH_TOKEN = "health-secret"
+
+
+def test_anonymous_health_shows_status_and_ok_per_part_only(client, health_parts_down, settings):
+    response = client.get("/api/health", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert set(body["parts"]) == {"database", "queue", "ffmpeg", "ffprobe", "chain", "ipfs", "smtp"}
+    for name, part in body["parts"].items():
+        assert part == {"ok": part["ok"]}, (name, part)
+    assert body["parts"]["chain"] == {"ok": False}
+    text = response.content.decode()
+    for secret in ("provider-secret", str(settings.DATA_DIR), "sqlite", "version", "Connect"):
+        assert secret not in text
+
+
+def test_health_details_for_staff_and_the_health_token(client, health_parts_down, django_user_model):
+    by_token = client.get("/api/health", HTTP_AUTHORIZATION="Bearer health-secret").json()
+    assert "Connect" in by_token["parts"]["chain"]["detail"] and "latency_ms" in by_token["parts"]["chain"]
+    wrong = client.get("/api/health", HTTP_AUTHORIZATION="Bearer nope").json()
+    assert "detail" not in wrong["parts"]["chain"]
+    user = django_user_model.objects.create_user(email="viewer@example.com", password="pw-123456789")
+    client.force_login(user)
+    assert "detail" not in client.get("/api/health").json()["parts"]["database"]
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    assert client.get("/api/health").json()["parts"]["database"]["detail"]
+
+
+def test_health_starts_each_tool_once_per_process(client, health_parts_down, settings, tmp_path):
+    ffmpeg, ffmpeg_runs = counting_tool(tmp_path, "ffmpeg-counting")
+    ffprobe, ffprobe_runs = counting_tool(tmp_path, "ffprobe-counting")
+    settings.FFMPEG_BINARY, settings.FFPROBE_BINARY = str(ffmpeg), str(ffprobe)
+    for _ in range(3):
+        body = client.get("/api/health").json()
+        assert body["parts"]["ffmpeg"] == {"ok": True} and body["parts"]["ffprobe"] == {"ok": True}
+    assert ffmpeg_runs.read_text().count("run") == 1
+    assert ffprobe_runs.read_text().count("run") == 1
+    detailed = client.get("/api/health", HTTP_AUTHORIZATION="Bearer health-secret").json()
+    assert detailed["parts"]["ffmpeg"]["detail"] == "ffmpeg-counting version 9.9-counting"
+    assert ffmpeg_runs.read_text().count("run") == 1
