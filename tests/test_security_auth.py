@@ -94,11 +94,20 @@ def test_client_ip_trusts_only_the_configured_proxies(rf, settings):
     assert client_ip(request) == "1.1.1.1"
 
 
-def test_every_per_address_count_uses_the_one_client_ip_helper(settings):
-    from accounts.throttles import sensitive_throttle
+def test_the_lockout_counts_the_same_client_address_as_the_throttles(lockout):
+    """django-axes reads the address through config.http.client_ip too (AXES_CLIENT_IP_CALLABLE)."""
+    client, headers = csrf_client()
+    for n in range(3):  # no trusted proxy: a rotating X-Forwarded-For is still one address
+        api_login(client, headers, f"nobody{n}@example.com", "guess", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    locked = api_login(client, headers, "bob@example.com", "guess", HTTP_X_FORWARDED_FOR="198.51.100.77")
+    assert_error_shape(locked, 429, "locked_out")
 
-    assert settings.AXES_CLIENT_IP_CALLABLE == "config.http.client_ip"
-    assert type(sensitive_throttle).get_ident is not __import__("ninja").throttling.BaseThrottle.get_ident
+    lockout.NINJA_NUM_PROXIES = 1  # behind one proxy: the address it appended, whatever the client wrote
+    for n in range(3):
+        api_login(client, headers, f"other{n}@example.com", "guess", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.9")
+    locked = api_login(client, headers, "carol@example.com", "guess", HTTP_X_FORWARDED_FOR="10.1.1.1, 203.0.113.9")
+    assert_error_shape(locked, 429, "locked_out")
+    assert api_login(client, headers, "dave@example.com", "guess", HTTP_X_FORWARDED_FOR="203.0.113.10").status_code == 401
 
 
 # -- lockout on every login path ----------------------------------------------------------------------
