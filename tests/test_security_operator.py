@@ -152,3 +152,19 @@ def test_health_starts_each_tool_once_per_process(client, health_parts_down, set
     detailed = client.get("/api/health", HTTP_AUTHORIZATION="Bearer health-secret").json()
     assert detailed["parts"]["ffmpeg"]["detail"] == "ffmpeg-counting version 9.9-counting"
     assert ffmpeg_runs.read_text().count("run") == 1
+
+
+# -- the other operator surfaces ------------------------------------------------------------------------
+
+
+def test_other_operator_surfaces_need_staff_whatever_the_address(django_user_model):
+    """A regression guard (these were closed before issue 12): the admin's SMTP-sink mailbox and the
+    indexer status need a staff user, from loopback behind a proxy too."""
+    user = django_user_model.objects.create_user(email="user@example.com", password="pw-123456789")
+    signed_in = Client(**BEHIND_PROXY)
+    signed_in.force_login(user)
+    for client in (Client(**BEHIND_PROXY), signed_in):
+        mailbox = client.get("/admin/notifications/outboundemail/mailbox/")
+        assert mailbox.status_code == 302 and "/admin/login/" in mailbox["Location"]
+    assert Client(**BEHIND_PROXY).get("/api/payments/indexer").status_code == 401
+    assert signed_in.get("/api/payments/indexer").json()["code"] == "staff_only"
