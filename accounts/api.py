@@ -12,7 +12,7 @@ from pydantic import Field
 from accounts import services
 from payments import services as payment_services
 from accounts.auth import manage_tokens_auth, user_auth
-from accounts.models import DEFAULT_TOKEN_SCOPES, ApiToken
+from accounts.models import DEFAULT_TOKEN_SCOPES, ApiToken, TokenScope
 from accounts.throttles import sensitive_throttle
 from config.errors import PermissionDenied
 from config.schemas import ErrorOut
@@ -53,7 +53,7 @@ class CsrfOut(Schema):
     csrf_token: str
 
 
-Scope = Literal["read", "upload", "write", "manage-tokens"]
+Scope = Literal[tuple(TokenScope.values)]  # read, upload, write, manage-tokens
 
 
 class TokenIn(Schema):

@@ -126,11 +126,6 @@ def api_token_create(*, user: User, name: str, expires_in_days: int | None = Non
     return token, raw
 
 
-def api_token_authenticate(*, raw_token: str) -> User | None:
-    token = api_token_find(raw_token=raw_token)
-    return token.user if token else None
-
-
 def api_token_find(*, raw_token: str) -> ApiToken | None:
     """The live token (not revoked, not expired, its user active) for `raw_token`, with its user."""
     if not raw_token.startswith(TOKEN_PREFIX):
