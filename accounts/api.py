@@ -1,6 +1,7 @@
 from datetime import datetime
+from typing import Literal
 
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.middleware.csrf import get_token
 from django.db import transaction
 from ninja import Query, Router, Schema, Status
@@ -10,8 +11,8 @@ from pydantic import Field
 
 from accounts import services
 from payments import services as payment_services
-from accounts.auth import user_auth
-from accounts.models import ApiToken
+from accounts.auth import manage_tokens_auth, user_auth
+from accounts.models import DEFAULT_TOKEN_SCOPES, ApiToken, TokenScope
 from accounts.throttles import sensitive_throttle
 from config.errors import PermissionDenied
 from config.schemas import ErrorOut
@@ -52,9 +53,18 @@ class CsrfOut(Schema):
     csrf_token: str
 
 
+Scope = Literal[tuple(TokenScope.values)]  # read, upload, write, manage-tokens
+
+
 class TokenIn(Schema):
     name: str = Field(min_length=1, max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
+    scopes: list[Scope] = Field(
+        default_factory=lambda: list(DEFAULT_TOKEN_SCOPES),
+        description="read: every GET; upload: add videos and IPFS files; write: change or delete them; "
+                    "manage-tokens: list, create and revoke tokens, change the password. Default: read, upload. "
+                    "A token minting a token can grant only scopes it holds.",
+    )
 
 
 class TokenOut(Schema):
@@ -65,6 +75,12 @@ class TokenOut(Schema):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scopes: list[str]
+
+
+class PasswordChangeIn(Schema):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
 
 
 class TokenCreatedOut(TokenOut):
@@ -90,6 +106,8 @@ def register(request, payload: RegisterIn):
 @router.post("/login", response={200: UserOut, 401: ErrorOut, 403: ErrorOut, 429: ErrorOut}, auth=None,
              throttle=[sensitive_throttle])
 def sign_in(request, payload: LoginIn):
+    """Sign in with email and password. After LOGIN_FAILURE_LIMIT failures the account, and the address,
+    are locked out for LOGIN_LOCKOUT_MINUTES: 429 `locked_out`, even with the right password."""
     require_csrf(request)
     user = services.user_check_credentials(request=request, email=payload.email, password=payload.password)
     login(request, user)
@@ -107,20 +125,32 @@ def me(request):
     return request.user
 
 
-@router.get("/tokens", response=list[TokenOut], auth=user_auth)
+@router.post("/password", response={204: None, 400: ErrorOut, 429: ErrorOut}, auth=manage_tokens_auth)
+def change_password(request, payload: PasswordChangeIn):
+    """Change the password (the current one is checked, and counted by the login lockout). Every API token
+    is revoked and every other session ends; this session stays signed in."""
+    services.user_password_change(request=request, user=request.user, current_password=payload.current_password,
+                                  new_password=payload.new_password)
+    if getattr(request, "api_token", None) is None:
+        update_session_auth_hash(request, request.user)
+    return Status(204, None)
+
+
+@router.get("/tokens", response=list[TokenOut], auth=manage_tokens_auth)
 @paginate
 def list_tokens(request):
     return ApiToken.objects.filter(user=request.user)
 
 
-@router.post("/tokens", response={201: TokenCreatedOut, 400: ErrorOut}, auth=user_auth)
+@router.post("/tokens", response={201: TokenCreatedOut, 400: ErrorOut}, auth=manage_tokens_auth)
 def create_token(request, payload: TokenIn):
-    token, raw = services.api_token_create(user=request.user, name=payload.name, expires_in_days=payload.expires_in_days)
+    token, raw = services.api_token_create(user=request.user, name=payload.name, expires_in_days=payload.expires_in_days,
+                                           scopes=payload.scopes, granting_token=getattr(request, "api_token", None))
     token.token = raw
     return Status(201, token)
 
 
-@router.delete("/tokens/{token_id}", response={204: None, 404: ErrorOut}, auth=user_auth)
+@router.delete("/tokens/{token_id}", response={204: None, 404: ErrorOut}, auth=manage_tokens_auth)
 def revoke_token(request, token_id: int):
     services.api_token_revoke(user=request.user, token_id=token_id)
     return Status(204, None)

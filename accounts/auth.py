@@ -1,21 +1,43 @@
 """How API callers authenticate: a personal token (`Authorization: Bearer`) or the
-Django session cookie (with CSRF on unsafe methods); and who may call staff-only endpoints."""
+Django session cookie (with CSRF on unsafe methods); what a token's scopes let it do; and who may
+call staff-only endpoints."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from ninja.security import HttpBearer, SessionAuth
 
-from accounts.services import api_token_authenticate
+from accounts.models import TokenScope
+from accounts.services import api_token_find, scope_missing
 from config.errors import PermissionDenied
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class BearerTokenAuth(HttpBearer):
+    """A personal API token that holds `scope`. Without an explicit scope, reads need `read` and
+    anything else `write`, so an operation that forgets to name its scope fails closed.
+    A token without the scope is a 403 `scope_missing`, not another authenticator's turn."""
+
+    def __init__(self, scope: str | None = None):
+        super().__init__()
+        self.scope = scope
+
+    def required_scope(self, request) -> str:
+        if self.scope:
+            return self.scope
+        return TokenScope.READ.value if request.method in SAFE_METHODS else TokenScope.WRITE.value
+
     def authenticate(self, request, token: str):
-        user = api_token_authenticate(raw_token=token)
-        if user is not None:
-            request.user = user
-        return user
+        api_token = api_token_find(raw_token=token)
+        if api_token is None:
+            return None
+        scope = self.required_scope(request)
+        if scope not in api_token.scopes:
+            raise scope_missing(scope)
+        request.user = api_token.user
+        request.api_token = api_token
+        return api_token.user
 
 
 def anonymous(request):
@@ -32,10 +54,18 @@ anonymous.allows_anonymous = True
 bearer_auth = BearerTokenAuth()
 session_auth = SessionAuth(csrf=True)
 
-# Endpoints for signed-in users (the API default).
+
+def scoped_auth(scope: str) -> list:
+    """Signed-in users, and tokens holding `scope`."""
+    return [BearerTokenAuth(scope), session_auth]
+
+
+# Endpoints for signed-in users (the API default): tokens need `read` to read, `write` for the rest.
 user_auth = [bearer_auth, session_auth]
-# Endpoints anyone may call; a signed-in caller is still recognised.
-optional_auth = [bearer_auth, session_auth, anonymous]
+upload_auth = scoped_auth(TokenScope.UPLOAD.value)
+manage_tokens_auth = scoped_auth(TokenScope.MANAGE_TOKENS.value)
+# Endpoints anyone may call; a signed-in caller is still recognised (a token needs `read`).
+optional_auth = [BearerTokenAuth(TokenScope.READ.value), session_auth, anonymous]
 
 
 def require_staff(request) -> None:

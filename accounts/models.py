@@ -95,7 +95,31 @@ class User(AbstractUser):
 
     def save(self, *args, **kwargs):
         self.wallet_address = normalize_wallet_address(self.wallet_address)
+        # set_password() keeps the new raw password until the save; every path that changes a password
+        # (API, admin form, `changepassword`) ends here. Other sessions end by themselves: their
+        # session hash no longer matches (the changing session keeps its own via update_session_auth_hash).
+        password_changed = self._password is not None and self.pk is not None
         super().save(*args, **kwargs)
+        if password_changed:
+            from accounts.services import api_tokens_revoke_all
+
+            api_tokens_revoke_all(user=self)
+
+
+class TokenScope(models.TextChoices):
+    """What a personal API token may do. Session users may do everything."""
+
+    READ = "read", "read: every GET"
+    UPLOAD = "upload", "upload: add videos and IPFS files"
+    WRITE = "write", "write: change or delete what exists (videos, IPFS records), sign out"
+    MANAGE_TOKENS = "manage-tokens", "manage-tokens: list, create and revoke tokens, change the password"
+
+
+DEFAULT_TOKEN_SCOPES = [TokenScope.READ.value, TokenScope.UPLOAD.value]
+
+
+def default_token_scopes() -> list[str]:
+    return list(DEFAULT_TOKEN_SCOPES)
 
 
 class ApiToken(models.Model):
@@ -103,6 +127,7 @@ class ApiToken(models.Model):
 
     Tokens are 256-bit random strings, so a fast hash is enough (as GitHub and
     others do); `prefix` identifies a token in lists without revealing it.
+    `scopes` (TokenScope values) say what it may do.
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
@@ -113,6 +138,7 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(default=default_token_scopes, help_text="TokenScope values, e.g. [\"read\", \"upload\"].")
 
     class Meta:
         ordering = ["-created_at", "-id"]

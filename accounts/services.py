@@ -1,4 +1,4 @@
-"""What accounts do: registration, sign-in, email verification, personal API tokens."""
+"""What accounts do: registration, sign-in, password change, email verification, personal API tokens."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
+from collections.abc import Collection
+
 from django.contrib.auth import authenticate, password_validation
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import ApiToken, User
-from config.errors import Conflict, NotAuthenticated, NotFound, ServiceError
+from accounts.models import ApiToken, TokenScope, User, default_token_scopes
+from config.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ServiceError, TooManyAttempts
 
 TOKEN_PREFIX = "fc_"
 # Writing last_used_at on every request would turn each read into a write.
@@ -42,9 +44,38 @@ def user_register(*, email: str, password: str, display_name: str = "") -> User:
 
 
 def user_check_credentials(*, request, email: str, password: str) -> User:
+    """The user these credentials name. Goes through django-axes (AUTHENTICATION_BACKENDS): a locked-out
+    account or address is refused before the password is checked, and each failure is counted."""
     user = authenticate(request, username=(email or "").strip(), password=password)
     if user is None:
+        if getattr(request, "axes_locked_out", False):
+            from accounts.lockout import lockout_message
+
+            raise TooManyAttempts(lockout_message(request))
         raise NotAuthenticated("Email or password is wrong.", code="invalid_credentials")
+    return user
+
+
+def user_password_change(*, request, user: User, current_password: str, new_password: str) -> User:
+    """Set a new password after checking the current one (counted by the login lockout like any sign-in).
+
+    Saving it revokes every API token (User.save) and ends the user's other sessions (their session hash
+    no longer matches); the caller keeps its own session with update_session_auth_hash."""
+    try:
+        checked = user_check_credentials(request=request, email=user.email, password=current_password)
+    except NotAuthenticated:
+        raise ServiceError("The current password is wrong.", code="wrong_password",
+                           fields={"current_password": ["wrong password"]}) from None
+    if checked.pk != user.pk:
+        raise ServiceError("The current password is wrong.", code="wrong_password",
+                           fields={"current_password": ["wrong password"]})
+    try:
+        password_validation.validate_password(new_password, user=user)
+    except ValidationError as error:
+        raise ServiceError("The new password is not accepted.", fields={"new_password": error.messages}) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
     return user
 
 
@@ -52,8 +83,32 @@ def hash_token(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
-def api_token_create(*, user: User, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
-    """A new token for `user`; returns the row and the raw token, which is never stored."""
+def token_scopes_clean(scopes: Collection[str] | None) -> list[str]:
+    if scopes is None:
+        return default_token_scopes()
+    unknown = sorted(set(scopes) - set(TokenScope.values))
+    if unknown:
+        raise ServiceError(f"Unknown scope(s): {', '.join(unknown)}; the scopes are {', '.join(TokenScope.values)}.",
+                           fields={"scopes": ["unknown scope"]})
+    return sorted(set(scopes))
+
+
+def scope_missing(scope: str) -> PermissionDenied:
+    return PermissionDenied(
+        f"This API token lacks the '{scope}' scope this operation needs; create a token with it "
+        "(POST /api/auth/tokens with \"scopes\") or sign in.", code="scope_missing")
+
+
+def api_token_create(*, user: User, name: str, expires_in_days: int | None = None,
+                     scopes: Collection[str] | None = None,
+                     granting_token: ApiToken | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user` with `scopes` (default: read and upload); returns the row and the raw token,
+    which is never stored. When a token mints it (`granting_token`), it cannot grant what it lacks."""
+    scopes = token_scopes_clean(scopes)
+    if granting_token is not None:
+        for scope in [TokenScope.MANAGE_TOKENS.value, *scopes]:
+            if scope not in granting_token.scopes:
+                raise scope_missing(scope)
     name = (name or "").strip()
     if not name:
         raise ServiceError("A token needs a name.", fields={"name": ["required"]})
@@ -66,11 +121,13 @@ def api_token_create(*, user: User, name: str, expires_in_days: int | None = Non
         prefix=raw[: len(TOKEN_PREFIX) + 8],
         token_hash=hash_token(raw),
         expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+        scopes=scopes,
     )
     return token, raw
 
 
-def api_token_authenticate(*, raw_token: str) -> User | None:
+def api_token_find(*, raw_token: str) -> ApiToken | None:
+    """The live token (not revoked, not expired, its user active) for `raw_token`, with its user."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
     now = timezone.now()
@@ -83,7 +140,7 @@ def api_token_authenticate(*, raw_token: str) -> User | None:
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
@@ -94,6 +151,11 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def api_tokens_revoke_all(*, user: User) -> int:
+    """Revoke every live token of `user` (on a password change); returns how many."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def email_verification_token_create(*, user: User) -> str:

@@ -20,8 +20,10 @@ HEADER_SUFFIX = " wants you to sign in with your Ethereum account:"
 NONCE_RE = re.compile(r"^[A-Za-z0-9]{8,}$")
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 # RFC 3339 date-time (the grammar's `date-time`), with a Z or an offset.
-DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-DOMAIN_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$")
+# ASCII digits only ([0-9], not \d, which matches every script's digits), as the grammar says.
+DATETIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$")
+DOMAIN_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
+CHAIN_ID_RE = re.compile(r"^[0-9]{1,20}$")
 OPTIONAL_FIELDS = (("Expiration Time", "expiration_time"), ("Not Before", "not_before"), ("Request ID", "request_id"))
 
 
@@ -114,8 +116,8 @@ def parse_message(text: str) -> SiweMessage:
     if version != "1":
         raise SiweError("Version must be 1.")
     chain_text = _field(lines, index + 2, "Chain ID")
-    if not chain_text.isdigit():
-        raise SiweError("Chain ID must be a number.")
+    if not CHAIN_ID_RE.match(chain_text):
+        raise SiweError("Chain ID must be a number in ASCII digits.")
     nonce = _field(lines, index + 3, "Nonce")
     if not NONCE_RE.match(nonce):
         raise SiweError("Nonce must be at least 8 letters or digits.")

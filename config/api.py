@@ -6,6 +6,8 @@ Apps add their routers here. Every error leaves as `ErrorOut`.
 import functools
 import math
 
+from django.conf import settings
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,9 +17,11 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.schema import OpenAPISchema
+from pydantic import Field
 
 from config.errors import ServiceError
 from config.health import platform_health
+from config.http import bearer_matches, local_debug_request
 from config.schemas import ErrorOut
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -193,8 +197,8 @@ def on_permission_denied(request, error):
 
 class PartHealthOut(Schema):
     ok: bool
-    detail: str
-    latency_ms: float
+    detail: str | None = Field(None, description="Staff and the health token only: versions, addresses, the error.")
+    latency_ms: float | None = Field(None, description="Staff and the health token only.")
 
 
 class HealthOut(Schema):
@@ -202,9 +206,19 @@ class HealthOut(Schema):
     parts: dict[str, PartHealthOut]
 
 
-@api.get("/health", response={200: HealthOut, 503: HealthOut}, tags=["health"], auth=None)
+def health_details_allowed(request) -> bool:
+    """Details name paths, versions and URLs (which may carry a provider's key): staff sessions, the
+    HEALTH_TOKEN bearer and `make run`'s local DEBUG requests see them; everyone else sees ok or not."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    return bearer_matches(request, settings.HEALTH_TOKEN) or local_debug_request(request)
+
+
+@api.get("/health", response={200: HealthOut, 503: HealthOut}, tags=["health"], auth=None, exclude_none=True)
 def health(request):
-    """Each part of the platform, ok or unavailable with the reason. 503 when the database is down."""
+    """Overall status and each part ok or not; 503 when the database is down. With a staff session or
+    `Authorization: Bearer <HEALTH_TOKEN>`, each part also says why (`detail`) and how fast (`latency_ms`)."""
     parts = platform_health()
     if not parts["database"].ok:
         status = "unavailable"
@@ -212,7 +226,11 @@ def health(request):
         status = "ok"
     else:
         status = "degraded"
-    return Status(503 if status == "unavailable" else 200, {"status": status, "parts": parts})
+    if health_details_allowed(request):
+        shown = {name: {"ok": part.ok, "detail": part.detail, "latency_ms": part.latency_ms} for name, part in parts.items()}
+    else:
+        shown = {name: {"ok": part.ok} for name, part in parts.items()}
+    return Status(503 if status == "unavailable" else 200, {"status": status, "parts": shown})
 
 
 from accounts.api import router as accounts_router  # noqa: E402

@@ -103,6 +103,15 @@ def q_name(env: Mapping[str, str]) -> str:
     return env.get("Q_NAME", "flowcast")
 
 
+def login_lockout_handler(env: Mapping[str, str]) -> str:
+    """Where django-axes counts failed sign-ins: Redis (the default cache) when REDIS_URL is set, else the
+    database. Both are shared by every web process; a per-process memory cache would give an attacker
+    the limit once per worker."""
+    if env.get("REDIS_URL"):
+        return "axes.handlers.cache.AxesCacheHandler"
+    return "axes.handlers.database.AxesDatabaseHandler"
+
+
 def transcode_cluster_name(q_name: str) -> str:
     """The alternative cluster for transcodes. django-q2 uses a cluster's name as its Redis list key,
     so the name carries `Q_NAME`: two sites (or test runs) on one Redis never take each other's jobs."""

@@ -42,3 +42,8 @@ class Conflict(ServiceError):
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "too_large"
+
+
+class TooManyAttempts(ServiceError):
+    status = 429
+    code = "locked_out"

@@ -2,11 +2,14 @@
 
 Every check returns a `PartHealth` and never raises: a part that is down is
 reported with the reason. Checks other than the database run concurrently,
-each bounded by `HEALTH_CHECK_TIMEOUT`.
+each bounded by `HEALTH_CHECK_TIMEOUT`. The tools' versions are read once per process (and
+again when the binary changes), so calling the endpoint starts no process.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import shutil
 import smtplib
 import subprocess
@@ -90,6 +93,13 @@ def check_binary(binary: str, timeout: float):
     path = shutil.which(binary)
     if path is None:
         return False, f"{binary!r} not found on PATH"
+    return binary_version(path, os.stat(path).st_mtime_ns, timeout)
+
+
+@functools.lru_cache(maxsize=32)
+def binary_version(path: str, modified_ns: int, timeout: float) -> tuple[bool, str]:
+    """`<path> -version`'s first line, run once per binary (and modification time) per process: anyone
+    may call /api/health, and it must not start a process per call. A timeout is not remembered."""
     result = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         return False, f"{path} -version exited with {result.returncode}"

@@ -4,6 +4,7 @@ The README lists every variable. Nothing here touches the database or the networ
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -15,6 +16,7 @@ from config.env import (
     env_int,
     env_ladder,
     env_list,
+    login_lockout_handler,
     q_cluster_config,
     q_name,
     secret_key,
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "accounts",
     "payments",
     "media_pipeline",
@@ -61,6 +64,8 @@ MIDDLEWARE = [
     "config.uploads.UploadGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for a lockout into accounts.lockout.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -86,6 +91,8 @@ DATABASES = {"default": database_config(ENV, data_dir=DATA_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses locked-out accounts and addresses before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -204,7 +211,8 @@ IPFS_CLIENT_ATTEMPTS = env_int(ENV, "IPFS_CLIENT_ATTEMPTS", 4)
 # A failed pin is tried again after IPFS_PIN_RETRY_BASE_SECONDS × 2^(attempt-1), at most this many times.
 IPFS_PIN_MAX_ATTEMPTS = env_int(ENV, "IPFS_PIN_MAX_ATTEMPTS", 6)
 IPFS_PIN_RETRY_BASE_SECONDS = float(ENV.get("IPFS_PIN_RETRY_BASE_SECONDS", "30"))
-# Bearer token for the embedded node's Kubo-compatible /api/v0 (without one, only loopback clients may call it).
+# Bearer token for the embedded node's Kubo-compatible /api/v0. Without one the RPC refuses everyone
+# (loopback too), except loopback clients of a DEBUG server with no trusted proxy (`make run`).
 IPFS_RPC_TOKEN = ENV.get("IPFS_RPC_TOKEN", "")
 # IPFS content is public to anyone who knows its CID: only videos with these visibilities are pinned.
 IPFS_PIN_VISIBILITIES = env_list(ENV, "IPFS_PIN_VISIBILITIES", ["public", "unlisted"])
@@ -240,10 +248,32 @@ NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 100
 NINJA_PAGINATION_CLASS = "config.pagination.Pagination"
 HEALTH_CHECK_TIMEOUT = float(ENV.get("HEALTH_CHECK_TIMEOUT", "2"))
+# Bearer token that shows /api/health's details (paths, versions, URLs, errors) as staff sessions see them.
+HEALTH_TOKEN = ENV.get("HEALTH_TOKEN", "")
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: trust no header, use REMOTE_ADDR).
+# Every per-address count (throttles, login lockout) reads the client address through config.http.client_ip.
+NINJA_NUM_PROXIES = env_int(ENV, "NINJA_NUM_PROXIES", 0)
 # Sign-in, registration, SIWE and verification, per client address and endpoint.
 AUTH_THROTTLE_RATE = ENV.get("AUTH_THROTTLE_RATE", "20/m")
 
 # Security -------------------------------------------------------------------
+# Login lockout (django-axes) on every path that checks a password (API login, /signin/, /admin/login/,
+# the password change): after LOGIN_FAILURE_LIMIT failures an account, and separately an address, is
+# refused for LOGIN_LOCKOUT_MINUTES, even with the right password. Counted in Redis with REDIS_URL,
+# else in the database: every process sees the same counts.
+AXES_HANDLER = login_lockout_handler(ENV)
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = env_int(ENV, "LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int(ENV, "LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "config.http.client_ip"
+# Every login path calls authenticate(username=<email>) (the forms' field is `username` too).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Successful sign-ins are not logged row by row; failures are what the lockout needs.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool(ENV, "SECURE_COOKIES", not DEBUG and SITE_URL.startswith("https://"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

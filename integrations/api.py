@@ -12,7 +12,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from accounts.auth import user_auth
+from accounts.auth import upload_auth, user_auth
 from config.errors import NotFound, PayloadTooLarge
 from config.schemas import ErrorOut
 from integrations import services
@@ -64,7 +64,7 @@ def _visible_records(user):
     return records.filter(pk__in=mine)
 
 
-@router.post("/uploads", response={201: RecordOut, **ERRORS}, summary="Upload a file to IPFS")
+@router.post("/uploads", response={201: RecordOut, **ERRORS}, summary="Upload a file to IPFS", auth=upload_auth)
 def upload_file(request, payload: Form[UploadIn], file: File[UploadedFile]):
     """Imports the file (Kubo-identical CID) and pins it on the configured backend. Limit: IPFS_UPLOAD_MAX_BYTES."""
     record = services.ipfs_upload_create(user=request.user, name=payload.name or file.name, stream=file.file,
@@ -72,7 +72,7 @@ def upload_file(request, payload: Form[UploadIn], file: File[UploadedFile]):
     return Status(201, record)
 
 
-@router.post("/json", response={201: RecordOut, **ERRORS}, summary="Pin a JSON document")
+@router.post("/json", response={201: RecordOut, **ERRORS}, summary="Pin a JSON document", auth=upload_auth)
 def upload_json(request, payload: JSONUploadIn):
     """Stored as canonical JSON (sorted keys, no spaces), so the same value always gets the same CID."""
     data = canonical_json(payload.data)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponsePermanentRedirect, StreamingHttpResponse
 from django.utils.html import format_html, format_html_join
 
-from config.http import UnsatisfiableRange, content_type_for, parse_byte_range
+from config.http import UnsatisfiableRange, ascii_int, content_type_for, parse_byte_range
 from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str
 from integrations.ipfs.node import BlockMissing, CorruptBlock, EmbeddedNode, IPFSError, PathNotFound
 
@@ -178,8 +178,8 @@ def parse_entity_bytes(value: str, size: int) -> tuple[int, int | None]:
     """`from:to` of the trustless gateway (inclusive `to`, `*` for the end, negatives count from the end)."""
     first, separator, last = value.partition(":")
     try:
-        start = int(first)
-        stop = None if last == "*" else int(last)
+        start = ascii_int(first)
+        stop = None if last == "*" else ascii_int(last)
     except ValueError:
         raise ValueError(f"entity-bytes {value!r} must be from:to (integers, to may be *)") from None
     if not separator:

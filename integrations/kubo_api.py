@@ -5,13 +5,15 @@ as `application/x-directory` parts; cid-version, raw-leaves, only-hash,
 wrap-with-directory, pin), `cat` (offset, length), `ls`, `pin/add`, `pin/rm`,
 `pin/ls`, `repo/gc`, `dag/export`, `version`. Like Kubo: POST only (405
 otherwise), errors as 500 `{"Message", "Code", "Type": "error"}`.
-Access: a bearer token when IPFS_RPC_TOKEN is set; otherwise loopback clients
-only. Requests a browser sends cross-origin (with an `Origin` header) are refused.
+Access fails closed: every request needs `Authorization: Bearer <IPFS_RPC_TOKEN>`; without a token
+configured the RPC answers 403 to everyone, loopback included (behind a reverse proxy on the same host
+every client is loopback). Only `make run`'s shape, DEBUG on with no trusted proxy, lets a loopback
+client in without a token (config.http.local_debug_request). Requests a browser sends cross-origin
+(with an `Origin` header) are refused.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from pathlib import PurePosixPath
 from urllib.parse import unquote
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from config.http import ascii_int, bearer_matches, local_debug_request
 from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str
 from integrations.ipfs.importer import AddedNode, Importer, ImportParams
 from integrations.ipfs.node import EmbeddedNode, IPFSError
@@ -43,13 +46,10 @@ def _allowed(request) -> str | None:
         return "cross-origin requests are not allowed"
     token = settings.IPFS_RPC_TOKEN
     if token:
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return "a valid bearer token is required"
+        return None if bearer_matches(request, token) else "a valid bearer token (IPFS_RPC_TOKEN) is required"
+    if local_debug_request(request):
         return None
-    if request.META.get("REMOTE_ADDR") not in ("127.0.0.1", "::1"):
-        return "only loopback clients may call the RPC API (set IPFS_RPC_TOKEN to allow others)"
-    return None
+    return "the RPC API is closed: set IPFS_RPC_TOKEN and send it as 'Authorization: Bearer <token>'"
 
 
 def _split_arg(arg: str) -> tuple[bytes, list[str]]:
@@ -84,7 +84,7 @@ def _version(request, node):
 
 def _params(request) -> ImportParams:
     try:
-        version = int(request.GET.get("cid-version", "0"))
+        version = ascii_int(request.GET.get("cid-version", "0"))
     except ValueError:
         raise ValueError("cid-version must be 0 or 1") from None
     raw_leaves = request.GET.get("raw-leaves")
@@ -149,7 +149,10 @@ def _int_arg(request, name):
     value = request.GET.get(name)
     if value in (None, ""):
         return None
-    number = int(value)
+    try:
+        number = ascii_int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number") from None
     if number < 0:
         raise ValueError(f"{name} must not be negative")
     return number

@@ -13,7 +13,7 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from accounts.auth import optional_auth, user_auth
+from accounts.auth import optional_auth, upload_auth, user_auth
 from config.errors import NotFound, PermissionDenied, ServiceError
 from config.schemas import ErrorOut
 from media_pipeline import services
@@ -129,12 +129,12 @@ def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
 def parse_amount(name: str, value: str | None) -> int | None:
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    if not value.isascii() or not value.isdigit():
         raise ServiceError(f"{name} must be a whole number of token base units.", fields={name: ["not an integer"]})
     return int(value)
 
 
-@router.post("/", response={201: VideoDetailOut, **ERRORS}, auth=user_auth)
+@router.post("/", response={201: VideoDetailOut, **ERRORS}, auth=upload_auth)
 def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = None):
     """Upload a source (multipart). The transcode is queued; follow it at `/videos/{id}/job`.
 

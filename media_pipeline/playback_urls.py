@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-TOKEN_PATTERN = re.compile(r"^(?P<viewer>\d+)-(?P<expires>\d{1,12})-(?P<kid>[a-z0-9]{1,16})-(?P<sig>[0-9a-f]{32})$")
+TOKEN_PATTERN = re.compile(r"^(?P<viewer>[0-9]+)-(?P<expires>[0-9]{1,12})-(?P<kid>[a-z0-9]{1,16})-(?P<sig>[0-9a-f]{32})$")
 
 
 class InvalidPlaybackToken(Exception):

@@ -6,19 +6,22 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotFound
 from django.views.decorators.http import require_safe
 
-from accounts.services import api_token_authenticate
+from accounts.models import TokenScope
+from accounts.services import api_token_find
 from config.errors import NotFound, PermissionDenied
 from config.http import content_type_for, ranged_file_response
 from media_pipeline import services
 
 
 def requester_of(request):
-    """The session's user, or the owner of a personal API token sent as `Authorization: Bearer`."""
+    """The session's user, or the owner of a personal API token with the `read` scope sent as `Authorization: Bearer`."""
     if request.user.is_authenticated:
         return request.user
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
-        return api_token_authenticate(raw_token=token.strip())
+        api_token = api_token_find(raw_token=token.strip())
+        if api_token is not None and TokenScope.READ.value in api_token.scopes:
+            return api_token.user
     return None
 
 

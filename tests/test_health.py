@@ -11,7 +11,14 @@ from tests.fixtures.processes import ManagedProcess, wait_for
 
 pytestmark = pytest.mark.django_db
 
-client = TestClient(api)
+HEALTH_TOKEN = "health-test-token"
+# The details (each part's reason) are for operators: these tests read them with the health token.
+client = TestClient(api, headers={"Authorization": f"Bearer {HEALTH_TOKEN}"})
+
+
+@pytest.fixture(autouse=True)
+def health_token(settings):
+    settings.HEALTH_TOKEN = HEALTH_TOKEN
 
 
 def test_health_with_every_part_up(anvil, smtp_server, settings):
@@ -68,6 +75,7 @@ def test_database_down_answers_503(tmp_path):
         "DATABASE_URL": f"postgres://nobody@127.0.0.1:{free_port()}/missing",
         "RPC_URL": f"http://127.0.0.1:{free_port()}",
         "HEALTH_CHECK_TIMEOUT": "1",
+        "HEALTH_TOKEN": HEALTH_TOKEN,
     }
     server = ManagedProcess(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
@@ -75,8 +83,9 @@ def test_database_down_answers_503(tmp_path):
         log_path=tmp_path / "server.log",
     ).start()
     try:
-        response = wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10), timeout=30,
-                            what="server answering")
+        response = wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10,
+                                              headers={"Authorization": f"Bearer {HEALTH_TOKEN}"}),
+                            timeout=30, what="server answering")
         assert response.status_code == 503, server.log_tail()
         body = response.json()
         assert body["status"] == "unavailable"

@@ -21,9 +21,15 @@ def hls_dir(make_clip, tmp_path_factory):
     return make_hls_folder(make_clip(seconds=2), tmp_path_factory.mktemp("rpc-hls") / "hls")
 
 
+RPC_TOKEN = "rpc-secret"
+RPC_AUTH = {"Authorization": f"Bearer {RPC_TOKEN}"}
+
+
 @pytest.fixture
 def embedded_api(live_server, settings, tmp_path):
+    """The embedded node's RPC, which (DEBUG off, as in tests) only answers with its token."""
     settings.IPFS_BLOCKSTORE_DIR = tmp_path / "ipfs" / "blocks"
+    settings.IPFS_RPC_TOKEN = RPC_TOKEN
     return live_server.url
 
 
@@ -31,7 +37,7 @@ def embedded_api(live_server, settings, tmp_path):
 def rpc(request):
     """(client, which) for each Kubo-compatible peer."""
     url = request.getfixturevalue("js_ipfs" if request.param == "js-ipfs" else "embedded_api")
-    client = KuboRPCClient(url, timeout=60, attempts=2)
+    client = KuboRPCClient(url, timeout=60, attempts=2, headers=RPC_AUTH if request.param == "embedded" else None)
     yield client, request.param
     client.close()
 
@@ -112,13 +118,12 @@ def test_kubo_backend_pins_and_checks_the_cid(rpc, hls_dir):
 
 
 def test_embedded_api_extras(embedded_api, settings, tmp_path):
-    client = KuboRPCClient(embedded_api, attempts=1)
+    client = KuboRPCClient(embedded_api, attempts=1, headers=RPC_AUTH)
     only = client.add_bytes(b"not stored\n", only_hash=True, pin=False)
     with pytest.raises(KuboError):
         client.cat(only)
     wrapped = client.add_bytes(b"inside\n", name="a file.txt", wrap=True)
     assert client.cat(f"{wrapped}/a file.txt") == b"inside\n"
-    settings.IPFS_RPC_TOKEN = "rpc-secret"
     assert httpx.post(f"{embedded_api}/api/v0/version").status_code == 403
     assert httpx.post(f"{embedded_api}/api/v0/version", headers={"Authorization": "Bearer rpc-secret"}).status_code == 200
     refused = httpx.post(f"{embedded_api}/api/v0/version",
