@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.models import AccessAttempt
+
 from accounts.forms import UserAdminChangeForm, UserAdminCreationForm
 from accounts.models import User
 
@@ -21,3 +24,16 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
+
+
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(AxesAccessAttemptAdmin):
+    """django-axes' lockout list, with its clean-up action asking for the delete permission it uses."""
+
+    @admin.action(description=_("Clean up expired attempts"), permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        super().cleanup_expired_attempts(request, queryset)

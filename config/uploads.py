@@ -71,11 +71,13 @@ class UploadGuardMiddleware:
             return None
         if not request.content_type.startswith("multipart/"):
             return None  # other bodies are read (JSON, within DATA_UPLOAD_MAX_MEMORY_SIZE) after authentication
-        from accounts.auth import bearer_auth
+        from accounts.services import api_token_find
         from config.api import NINJA_MESSAGES, error_response
 
-        if request.headers.get("Authorization"):
-            if bearer_auth(request) is None:
+        if authorization := request.headers.get("Authorization"):
+            # Only whether the token is valid: its scopes are the endpoint's to check, with its own message.
+            scheme, _, raw_token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or api_token_find(raw_token=raw_token.strip()) is None:
                 return error_response(request, 401, "unauthorized", "Authentication required.")
             return None  # a token is not a browser's ambient credential: no CSRF
         if not request.user.is_authenticated:
