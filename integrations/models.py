@@ -5,6 +5,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from integrations.gateway import content_url
+
 
 class IPFSRecord(models.Model):
     """A CID we keep pinned on a backend, and the background work that pins or unpins it.
@@ -77,4 +79,6 @@ class IPFSRecord(models.Model):
     def gateway_url(self) -> str:
         if not self.cid:
             return ""
-        return f"{settings.IPFS_GATEWAY_URL.rstrip('/')}/{self.cid}" + ("/" if self.kind == self.Kind.DIRECTORY else "")
+        # A file's name (when it has a type) names the type the gateway serves it as.
+        filename = self.name if self.kind == self.Kind.FILE and "." in self.name else ""
+        return content_url(self.cid, directory=self.kind == self.Kind.DIRECTORY, filename=filename)
