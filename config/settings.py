@@ -261,7 +261,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", *([IPFS_GATEWAY_ORIGIN] if IPFS_GATEWAY_ORIGIN else [])],
+        "img-src": ["'self'", "data:"],
         "media-src": ["'self'", "blob:"],
         "worker-src": ["'self'", "blob:"],
         "connect-src": ["'self'"],

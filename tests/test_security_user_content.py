@@ -105,3 +105,102 @@ def test_uploaded_active_content_runs_no_script_with_the_viewers_session(chromiu
         context.close()
     assert auth_requests == [], f"the uploaded {name} called {auth_requests}"
     assert not ApiToken.objects.filter(user=victim).exists(), f"the uploaded {name} minted a token for its viewer"
+
+
+# Every kind of gateway response, on the app's origin ------------------------------------------------------
+
+SITE_FILES = {
+    "page.html": b"<script>alert(1)</script>",
+    "image.svg": EVIL_SVG.encode(),
+    "feed.xml": b"<?xml version='1.0'?><x/>",
+    "app.js": b"alert(1)",
+    "doc.pdf": b"%PDF-1.4",
+    "blob.bin": b"\x00\x01",
+    "notes.txt": b"hello\n",
+    "data.json": b"{}",
+    "master.m3u8": b"#EXTM3U\n",
+    "seg0.ts": b"G" * 188,
+    "poster.png": b"\x89PNG\r\n\x1a\n",
+    "clip.mp4": b"\x00\x00\x00\x18ftypisom",
+    "site/index.html": b"<script>alert(1)</script>",
+}
+# Shown inline (passive types); all others must leave as attachments.
+INLINE = {"notes.txt", "data.json", "master.m3u8", "seg0.ts", "poster.png", "clip.mp4"}
+
+
+def response_body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.fixture
+def folder_cid(ipfs_store, tmp_path):
+    from integrations.services import ipfs_node
+
+    root = tmp_path / "folder"
+    for name, data in SITE_FILES.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return ipfs_node().add_directory(root).cid_str
+
+
+def assert_confined(response, *, separate_origin: bool = False):
+    policy = response["Content-Security-Policy"]
+    assert policy.split()[0] == "sandbox", policy
+    assert "allow-same-origin" not in policy
+    assert ("allow-scripts" in policy) == separate_origin
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(SITE_FILES))
+def test_files_are_sandboxed_and_only_passive_types_are_inline(client, folder_cid, name):
+    url = f"/ipfs/{folder_cid}/{name}"
+    for response in (client.get(url), client.head(url), client.get(url, HTTP_RANGE="bytes=0-0")):
+        assert response.status_code in (200, 206), response
+        assert_confined(response)
+        disposition = response.get("Content-Disposition", "")
+        if name in INLINE:
+            assert not disposition.startswith("attachment"), (name, disposition)
+        else:
+            assert disposition.startswith("attachment"), (name, response["Content-Type"], disposition)
+
+
+@pytest.mark.django_db
+def test_a_filename_naming_an_active_type_gets_an_attachment_not_inline(client, ipfs_store):
+    from integrations.services import ipfs_node
+
+    cid = ipfs_node().add_bytes(EVIL_HTML.encode()).cid_str
+    for query in ("?filename=a.html", "?filename=a.svg", "?filename=a.xhtml", "?filename=a.js", "", "?filename=a.txt"):
+        response = client.get(f"/ipfs/{cid}{query}")
+        assert_confined(response)
+        inline = query == "?filename=a.txt"
+        assert response["Content-Disposition"].startswith("inline" if inline else "attachment"), query
+    assert response_body(client.get(f"/ipfs/{cid}?filename=a.txt")) == EVIL_HTML.encode()
+
+
+@pytest.mark.django_db
+def test_listings_raw_car_errors_redirects_and_not_modified_are_sandboxed(client, folder_cid):
+    listing = client.get(f"/ipfs/{folder_cid}/")
+    assert listing.status_code == 200 and listing["Content-Type"].startswith("text/html")
+    assert_confined(listing)
+    assert "Content-Disposition" not in listing  # our own escaped listing renders (without script)
+    responses = {
+        "raw": client.get(f"/ipfs/{folder_cid}?format=raw"),
+        "car": client.get(f"/ipfs/{folder_cid}?format=car"),
+        "directory redirect": client.get(f"/ipfs/{folder_cid}"),
+        "not modified": client.get(f"/ipfs/{folder_cid}/notes.txt",
+                                   HTTP_IF_NONE_MATCH=client.get(f"/ipfs/{folder_cid}/notes.txt")["Etag"]),
+        "invalid CID": client.get("/ipfs/not-a-cid"),
+        "missing path": client.get(f"/ipfs/{folder_cid}/nope.html"),
+        "dot segments": client.get(f"/ipfs/{folder_cid}/a/../page.html"),
+        "bad format": client.get(f"/ipfs/{folder_cid}?format=tar"),
+        "method": client.post(f"/ipfs/{folder_cid}/"),
+        "range": client.get(f"/ipfs/{folder_cid}/notes.txt", HTTP_RANGE="bytes=999-"),
+    }
+    statuses = {kind: response.status_code for kind, response in responses.items()}
+    assert statuses == {"raw": 200, "car": 200, "directory redirect": 301, "not modified": 304, "invalid CID": 400,
+                        "missing path": 404, "dot segments": 400, "bad format": 400, "method": 405, "range": 416}
+    for response in responses.values():
+        assert_confined(response)
+    assert responses["raw"]["Content-Disposition"].startswith("attachment")
+    assert responses["car"]["Content-Disposition"].startswith("attachment")
