@@ -204,3 +204,105 @@ def test_listings_raw_car_errors_redirects_and_not_modified_are_sandboxed(client
         assert_confined(response)
     assert responses["raw"]["Content-Disposition"].startswith("attachment")
     assert responses["car"]["Content-Disposition"].startswith("attachment")
+
+
+# The separate gateway origin (Kubo's subdomain gateway) ---------------------------------------------------
+
+GATEWAY_HOST = "ipfs.localhost:8000"
+
+
+@pytest.fixture
+def gateway_origin(settings):
+    settings.IPFS_GATEWAY_ORIGIN = f"http://{GATEWAY_HOST}"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".ipfs.localhost"]
+
+
+def v1(cid: str) -> str:
+    from integrations.ipfs.cid import cid_parse, cid_to_str, cid_to_v1
+
+    return cid_to_str(cid_to_v1(cid_parse(cid)))
+
+
+@pytest.mark.django_db
+def test_subdomain_gateway_serves_each_cid_on_its_own_origin(client, folder_cid, gateway_origin):
+    host = f"{v1(folder_cid)}.{GATEWAY_HOST}"
+    page = client.get("/site/", HTTP_HOST=host)
+    assert page.status_code == 200 and response_body(page) == SITE_FILES["site/index.html"]
+    assert "Content-Disposition" not in page  # HTML renders here: an origin without our cookies
+    assert_confined(page, separate_origin=True)
+    svg = client.get("/image.svg", HTTP_HOST=host)
+    assert svg["Content-Type"] == "image/svg+xml" and "Content-Disposition" not in svg
+    assert_confined(svg, separate_origin=True)
+    segment = client.get("/seg0.ts", HTTP_HOST=host, HTTP_RANGE="bytes=0-9")
+    assert segment.status_code == 206 and response_body(segment) == SITE_FILES["seg0.ts"][:10]
+    # the app is not there: no API, no session, no CSRF cookie
+    not_app = client.get("/api/auth/csrf", HTTP_HOST=host)
+    assert not_app.status_code == 404 and "csrftoken" not in not_app.cookies
+    assert_confined(not_app, separate_origin=True)
+
+
+@pytest.mark.django_db
+def test_path_requests_on_the_gateway_host_redirect_to_the_cidv1_subdomain(client, folder_cid, gateway_origin):
+    assert folder_cid.startswith("Qm")
+    response = client.get(f"/ipfs/{folder_cid}/site/?x=1", HTTP_HOST=GATEWAY_HOST)
+    assert response.status_code == 301
+    assert response["Location"] == f"http://{v1(folder_cid)}.{GATEWAY_HOST}/site/?x=1"
+    assert_confined(response, separate_origin=True)
+    assert client.get("/", HTTP_HOST=GATEWAY_HOST).status_code == 404
+    assert client.get("/ipfs/nonsense/", HTTP_HOST=GATEWAY_HOST).status_code == 400
+    # a CIDv0 cannot be a host name (case-insensitive); nor can a label that is no CID
+    assert client.get("/", HTTP_HOST=f"{folder_cid.lower()}.{GATEWAY_HOST}").status_code == 400
+    assert client.get("/", HTTP_HOST=f"a.b.{GATEWAY_HOST}").status_code == 404
+    # the app's own host is untouched
+    assert client.get(f"/ipfs/{folder_cid}/notes.txt").status_code == 200
+
+
+@pytest.mark.django_db
+def test_links_the_app_hands_out_use_the_gateway_origin(client, ipfs_store, gateway_origin):
+    attacker = User.objects.create_user("mallory@example.com", PASSWORD)
+    client.force_login(attacker)
+    record = upload(client, "evil.html", EVIL_HTML)
+    assert record["gateway_url"] == f"http://{v1(record['cid'])}.{GATEWAY_HOST}/?filename=evil.html"
+
+
+def test_the_gateway_origin_must_be_apart_from_the_apps():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.env import gateway_host
+
+    assert gateway_host("http://ipfs.localhost:8000", site_url="http://127.0.0.1:8000") == "ipfs.localhost"
+    for origin, site in [("https://example.com", "https://app.example.com"), ("http://localhost:8000", "http://localhost:8000"),
+                         ("http://ipfs.localhost/ipfs/", "http://127.0.0.1"), ("ftp://ipfs.localhost", "http://127.0.0.1")]:
+        with pytest.raises(ImproperlyConfigured):
+            gateway_host(origin, site_url=site)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_html_on_the_gateway_origin_renders_but_cannot_act_as_the_viewer(chromium, live_server, settings, ipfs_store):
+    port = live_server.url.rsplit(":", 1)[1]
+    settings.IPFS_GATEWAY_ORIGIN = f"http://ipfs.localhost:{port}"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".ipfs.localhost"]
+    attacker = User.objects.create_user("mallory@example.com", PASSWORD)
+    victim = User.objects.create_user("victim@example.com", PASSWORD)
+    client = Client()
+    client.force_login(attacker)
+    marker = "document.documentElement.setAttribute('data-ran', 'yes');"
+    record = upload(client, "evil.html", EVIL_HTML.replace("<script>", f"<script>{marker}"))
+    assert ".ipfs.localhost:" in record["gateway_url"]
+
+    context = chromium.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url, victim.email)
+        tokens_posted = []
+        page.on("request", lambda request: "/api/auth/tokens" in request.url and request.method == "POST"
+                and tokens_posted.append(request.url))
+        assert open_as_victim(page, record["gateway_url"]) == "rendered"
+        assert page.evaluate("document.documentElement.getAttribute('data-ran')") == "yes"  # it is a web page there
+        assert page.evaluate("document.documentElement.getAttribute('data-pwned')") is None
+        assert page.evaluate("(() => { try { return document.cookie; } catch (e) { return 'blocked'; } })()") == "blocked"
+    finally:
+        context.close()
+    assert tokens_posted == []
+    assert not ApiToken.objects.filter(user=victim).exists()
