@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # django-ninja's own static Swagger UI for /api/docs (else it loads it from a CDN with an inline script).
+    "ninja",
     "django_q",
     "accounts",
     "payments",

@@ -306,3 +306,50 @@ def test_html_on_the_gateway_origin_renders_but_cannot_act_as_the_viewer(chromiu
         context.close()
     assert tokens_posted == []
     assert not ApiToken.objects.filter(user=victim).exists()
+
+
+def test_make_run_serves_user_content_on_ipfs_localhost():
+    from config.env import gateway_host
+    from scripts.run_platform import platform_env
+
+    env = platform_env({"FLOWCAST_WEB_PORT": "8123"})[0]
+    assert env["IPFS_GATEWAY_ORIGIN"] == "http://ipfs.localhost:8123"
+    assert gateway_host(env["IPFS_GATEWAY_ORIGIN"], site_url=env["SITE_URL"]) == "ipfs.localhost"
+
+
+# The app's own pages --------------------------------------------------------------------------------------
+
+def test_no_template_has_inline_script_or_style():
+    """The pages' CSP allows scripts and styles from our static files only: an inline one would be blocked."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    offenders = []
+    for template in (Path(settings.BASE_DIR) / "templates").rglob("*.html"):
+        if "emails" in template.parts:
+            continue  # mail clients, not browsers on our origin
+        text = template.read_text()
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            if "src=" not in tag:
+                offenders.append(f"{template}: {tag}")
+        offenders += [f"{template}: {match}" for match in re.findall(r"<style\b|\sstyle=|\son[a-z]+=", text)]
+    assert offenders == []
+
+
+@pytest.mark.django_db
+def test_pages_and_admin_send_the_apps_content_security_policy(client, admin_user):
+    pages = [client.get("/signin/"), client.get("/admin/login/")]
+    client.force_login(admin_user)
+    pages += [client.get(url) for url in ("/", "/studio/", "/admin/", "/admin/media_pipeline/video/", "/api/docs")]
+    for response in pages:
+        url = response.request["PATH_INFO"]
+        assert response.status_code == 200, url
+        directives = dict((part.split()[0], part.split()[1:]) for part in response["Content-Security-Policy"].split("; "))
+        assert directives["script-src"] == ["'self'"], url
+        assert "'unsafe-inline'" not in directives["style-src"] and "'unsafe-eval'" not in directives["script-src"]
+        assert directives["frame-ancestors"] == ["'none'"] and response["X-Frame-Options"] == "DENY"
+        assert set(directives["media-src"]) == {"'self'", "blob:"}  # hls.js plays through MediaSource
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert "cdn." not in response.content.decode()  # every script from our own static files
