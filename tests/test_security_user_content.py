@@ -353,3 +353,74 @@ def test_pages_and_admin_send_the_apps_content_security_policy(client, admin_use
         assert set(directives["media-src"]) == {"'self'", "blob:"}  # hls.js plays through MediaSource
         assert response["X-Content-Type-Options"] == "nosniff"
         assert "cdn." not in response.content.decode()  # every script from our own static files
+
+
+# In Chromium: our pages work under their CSP, and HLS still plays from the gateway -----------------------
+
+PLAY_HLS = """async (url) => {
+    const video = document.createElement('video');
+    video.muted = true;
+    document.body.appendChild(video);
+    const hls = new Hls({ enableWorker: true });
+    const failures = [];
+    hls.on(Hls.Events.ERROR, (event, data) => { if (data.fatal) failures.push(data.details); });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    await new Promise((resolve) => hls.on(Hls.Events.MANIFEST_PARSED, resolve));
+    await video.play();
+    await new Promise((resolve) => { const check = () => video.currentTime > 1 || failures.length
+        ? resolve() : setTimeout(check, 100); check(); });
+    return { time: video.currentTime, failures, levels: hls.levels.length };
+}"""
+
+
+def csp_violations(page) -> list[str]:
+    found = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and found.append(message.text))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_pages_run_in_chromium_without_csp_violations(chromium, live_server, settings, ipfs_store, make_clip,
+                                                      tmp_path):
+    from integrations.gateway import content_url
+    from integrations.services import ipfs_node
+    from tests.ipfs.hls import make_hls_folder
+
+    port = live_server.url.rsplit(":", 1)[1]
+    settings.IPFS_GATEWAY_ORIGIN = f"http://ipfs.localhost:{port}"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".ipfs.localhost"]
+    hls_cid = ipfs_node().add_directory(make_hls_folder(make_clip(seconds=4), tmp_path / "hls")).cid_str
+    User.objects.create_superuser("staff@example.com", PASSWORD)
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        violations = csp_violations(page)
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", "staff@example.com")
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_selector("#site-name")
+        for path in ("/admin/media_pipeline/video/", "/admin/media_pipeline/video/add/", "/studio/", "/"):
+            page.goto(live_server.url + path)
+            page.wait_for_load_state("load")
+        page.goto(f"{live_server.url}/api/docs")
+        page.wait_for_selector(".swagger-ui .info .title")  # the docs' scripts ran
+        # hls.js under the app's own CSP (MediaSource blob: media, a blob: worker), from the gateway on our origin
+        page.goto(f"{live_server.url}/")
+        page.add_script_tag(url=f"{live_server.url}/static/vendor/hls.js/hls.min.js")
+        assert page.evaluate("typeof Hls") == "function", violations
+        played = page.evaluate(PLAY_HLS, f"{live_server.url}/ipfs/{hls_cid}/master.m3u8")
+        assert played["failures"] == [] and played["time"] > 1 and played["levels"] == 2, played
+        assert violations == [], violations
+
+        # a player page hosted on IPFS itself, streaming another CID from the separate gateway origin (CORS)
+        player_page = (f'<!doctype html><title>player</title>'
+                       f'<script src="{live_server.url}/static/vendor/hls.js/hls.min.js"></script>').encode()
+        other = context.new_page()
+        other.goto(content_url(ipfs_node().add_bytes(player_page).cid_str, filename="player.html"))
+        played = other.evaluate(PLAY_HLS, f"http://{v1(hls_cid)}.ipfs.localhost:{port}/master.m3u8")
+        assert played["failures"] == [] and played["time"] > 1, played
+    finally:
+        context.close()
