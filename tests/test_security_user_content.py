@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import ApiToken, User
+from tests.fixtures.browser import wait_for
 
 PASSWORD = "pw-a-long-one-123"
 
@@ -391,8 +392,17 @@ def test_pages_run_in_chromium_without_csp_violations(chromium, live_server, set
     port = live_server.url.rsplit(":", 1)[1]
     settings.IPFS_GATEWAY_ORIGIN = f"http://ipfs.localhost:{port}"
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".ipfs.localhost"]
-    hls_cid = ipfs_node().add_directory(make_hls_folder(make_clip(seconds=4), tmp_path / "hls")).cid_str
-    User.objects.create_superuser("staff@example.com", PASSWORD)
+    import shutil
+
+    from media_pipeline.models import Video
+
+    hls_folder = make_hls_folder(make_clip(seconds=4), tmp_path / "hls")
+    hls_cid = ipfs_node().add_directory(hls_folder).cid_str
+    staff = User.objects.create_superuser("staff@example.com", PASSWORD)
+    # a published video made by ffmpeg directly (this needs no ffprobe), for the watch page and the admin preview
+    shutil.copytree(hls_folder, settings.MEDIA_ROOT / "videos" / "1" / "hls")
+    video = Video.objects.create(owner=staff, title="under CSP", visibility="public", status="ready",
+                                 hls_path="videos/1/hls", duration=4)
     context = chromium.new_context()
     try:
         page = context.new_page()
@@ -405,6 +415,12 @@ def test_pages_run_in_chromium_without_csp_violations(chromium, live_server, set
         for path in ("/admin/media_pipeline/video/", "/admin/media_pipeline/video/add/", "/studio/", "/"):
             page.goto(live_server.url + path)
             page.wait_for_load_state("load")
+        for path in (f"/watch/{video.pk}", f"/admin/media_pipeline/video/{video.pk}/change/"):  # the player plays
+            page.goto(live_server.url + path)
+            wait_for(page, "window.flowcastPlayer && window.flowcastPlayer.levels.length > 0")
+            page.click("#play")
+            wait_for(page, "document.getElementById('video').currentTime > 1", timeout=30_000)
+            assert page.evaluate("flowcastPlayer.fatalError") is None
         page.goto(f"{live_server.url}/api/docs")
         page.wait_for_selector(".swagger-ui .info .title")  # the docs' scripts ran
         # hls.js under the app's own CSP (MediaSource blob: media, a blob: worker), from the gateway on our origin
