@@ -69,7 +69,8 @@ def gateway_host(origin: str, *, site_url: str) -> str:
     since every `<label>.<host>` request is answered as content."""
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
-        raise ImproperlyConfigured(f"IPFS_GATEWAY_ORIGIN={origin!r} must be an origin such as http://ipfs.localhost:8000.")
+        raise ImproperlyConfigured(
+            f"IPFS_GATEWAY_ORIGIN={origin!r} must be an origin such as http://ipfs.localhost:8000.")
     site_host = (urlsplit(site_url).hostname or "").lower()
     host = parts.hostname.lower()
     if site_host == host or site_host.endswith("." + host):

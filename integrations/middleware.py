@@ -48,8 +48,8 @@ class SubdomainGatewayMiddleware:
             return gateway.plain(400, f"invalid CID: {error}")
         query = request.META.get("QUERY_STRING", "")
         parts = urlsplit(origin)
-        location = f"{parts.scheme}://{cid_to_str(cid_to_v1(root))}.{parts.netloc}/{path}" + (f"?{query}" if query else "")
-        return HttpResponsePermanentRedirect(location)
+        location = f"{parts.scheme}://{cid_to_str(cid_to_v1(root))}.{parts.netloc}/{path}"
+        return HttpResponsePermanentRedirect(location + (f"?{query}" if query else ""))
 
     @staticmethod
     def subdomain_request(request, label: str):

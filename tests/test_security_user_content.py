@@ -272,8 +272,10 @@ def test_the_gateway_origin_must_be_apart_from_the_apps():
     from config.env import gateway_host
 
     assert gateway_host("http://ipfs.localhost:8000", site_url="http://127.0.0.1:8000") == "ipfs.localhost"
-    for origin, site in [("https://example.com", "https://app.example.com"), ("http://localhost:8000", "http://localhost:8000"),
-                         ("http://ipfs.localhost/ipfs/", "http://127.0.0.1"), ("ftp://ipfs.localhost", "http://127.0.0.1")]:
+    for origin, site in [("https://example.com", "https://app.example.com"),
+                         ("http://localhost:8000", "http://localhost:8000"),
+                         ("http://ipfs.localhost/ipfs/", "http://127.0.0.1"),
+                         ("ftp://ipfs.localhost", "http://127.0.0.1")]:
         with pytest.raises(ImproperlyConfigured):
             gateway_host(origin, site_url=site)
 
@@ -302,7 +304,8 @@ def test_html_on_the_gateway_origin_renders_but_cannot_act_as_the_viewer(chromiu
         assert open_as_victim(page, record["gateway_url"]) == "rendered"
         assert page.evaluate("document.documentElement.getAttribute('data-ran')") == "yes"  # it is a web page there
         assert page.evaluate("document.documentElement.getAttribute('data-pwned')") is None
-        assert page.evaluate("(() => { try { return document.cookie; } catch (e) { return 'blocked'; } })()") == "blocked"
+        read_cookie = "(() => { try { return document.cookie; } catch (e) { return 'blocked'; } })()"
+        assert page.evaluate(read_cookie) == "blocked"
     finally:
         context.close()
     assert tokens_posted == []
@@ -353,7 +356,8 @@ def test_pages_and_admin_send_the_apps_content_security_policy(client, admin_use
     for response in pages:
         url = response.request["PATH_INFO"]
         assert response.status_code == 200, url
-        directives = dict((part.split()[0], part.split()[1:]) for part in response["Content-Security-Policy"].split("; "))
+        policy = response["Content-Security-Policy"]
+        directives = {part.split()[0]: part.split()[1:] for part in policy.split("; ")}
         assert directives["script-src"] == ["'self'"], url
         assert "'unsafe-inline'" not in directives["style-src"] and "'unsafe-eval'" not in directives["script-src"]
         assert directives["frame-ancestors"] == ["'none'"] and response["X-Frame-Options"] == "DENY"
@@ -475,7 +479,8 @@ def test_email_previews_keep_their_inline_style_but_run_no_script(chromium, live
         assert page.locator("iframe[title='HTML part']").evaluate("el => el.getBoundingClientRect().height") > 400
         assert page.title() != "pwned"
         policy = page.evaluate("fetch(location.href).then(r => r.headers.get('Content-Security-Policy'))")
-        assert "script-src 'self';" in policy + ";" and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        directives = {part.split()[0]: part.split()[1:] for part in policy.split("; ")}
+        assert directives["script-src"] == ["'self'"] and "'unsafe-inline'" in directives["style-src"]
         assert [v for v in violations if "script" not in v] == [], violations
     finally:
         context.close()
