@@ -287,10 +287,10 @@ def directory_response(request, node, target, content_path, segments):
     entries = node.ls(target)
     rows = format_html_join(
         "\n",
-        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td><a href="/ipfs/{}">{}</a></td></tr>',
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td><a href="{}">{}</a></td></tr>',
         (
             (quote(entry.name) + ("/" if entry.type == "directory" else ""), entry.name,
-             entry.type, entry.size, entry.cid, entry.cid[:12] + "…")
+             entry.type, entry.size, content_url(entry.cid, directory=entry.type == "directory"), entry.cid[:12] + "…")
             for entry in entries
         ),
     )

@@ -229,6 +229,8 @@ def test_subdomain_gateway_serves_each_cid_on_its_own_origin(client, folder_cid,
     host = f"{v1(folder_cid)}.{GATEWAY_HOST}"
     page = client.get("/site/", HTTP_HOST=host)
     assert page.status_code == 200 and response_body(page) == SITE_FILES["site/index.html"]
+    listing = response_body(client.get("/", HTTP_HOST=host)).decode()
+    assert 'href="/ipfs/' not in listing and f".{GATEWAY_HOST}/" in listing  # its CIDs link to their subdomains
     assert "Content-Disposition" not in page  # HTML renders here: an origin without our cookies
     assert_confined(page, separate_origin=True)
     svg = client.get("/image.svg", HTTP_HOST=host)
