@@ -64,6 +64,29 @@ def secret_key(env: Mapping[str, str], *, debug: bool) -> str:
     )
 
 
+def gateway_host(origin: str, *, site_url: str) -> str:
+    """The host of IPFS_GATEWAY_ORIGIN, checked: an http(s) origin apart from the app's (and not above it),
+    since every `<label>.<host>` request is answered as content."""
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+        raise ImproperlyConfigured(
+            f"IPFS_GATEWAY_ORIGIN={origin!r} must be an origin such as http://ipfs.localhost:8000.")
+    site_host = (urlsplit(site_url).hostname or "").lower()
+    host = parts.hostname.lower()
+    if site_host == host or site_host.endswith("." + host):
+        raise ImproperlyConfigured(f"IPFS_GATEWAY_ORIGIN={origin!r} must be apart from the app's host {site_host!r}: "
+                                   "user content there must not share the app's origin.")
+    return host
+
+
+def proxy_ssl_header(env: Mapping[str, str], name: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` → Django's ("HTTP_X_FORWARDED_PROTO", "https"); unset → None (trust no header)."""
+    header = env.get(name, "").strip()
+    if not header:
+        return None
+    return "HTTP_" + header.upper().replace("-", "_"), "https"
+
+
 def database_config(env: Mapping[str, str], *, data_dir: Path) -> dict:
     """`DATABASE_URL` (postgres://, sqlite:///) or a SQLite file under the data folder."""
     url = env.get("DATABASE_URL", "").strip()

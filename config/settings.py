@@ -17,6 +17,8 @@ from config.env import (
     env_ladder,
     env_list,
     login_lockout_handler,
+    gateway_host,
+    proxy_ssl_header,
     q_cluster_config,
     q_name,
     secret_key,
@@ -36,6 +38,7 @@ ALLOWED_HOSTS = env_list(ENV, "ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
 # Absolute URL of this site, used in emails and signed links.
 SITE_URL = ENV.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_HTTPS = SITE_URL.startswith("https://")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,6 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # django-ninja's own static Swagger UI for /api/docs (else it loads it from a CDN with an inline script).
+    "ninja",
     "django_q",
     "axes",
     "accounts",
@@ -56,6 +61,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Requests for the separate gateway origin (IPFS_GATEWAY_ORIGIN) are answered here, before sessions.
+    "integrations.middleware.SubdomainGatewayMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -199,6 +207,11 @@ CHAIN_DEPLOYER_KEY = ENV.get("CHAIN_DEPLOYER_KEY", ANVIL_DEV_KEYS[0] if DEBUG el
 IPFS_BACKEND = ENV.get("IPFS_BACKEND", "embedded")  # embedded | kubo | pinning
 IPFS_API_URL = ENV.get("IPFS_API_URL", "http://127.0.0.1:5001")
 IPFS_GATEWAY_URL = ENV.get("IPFS_GATEWAY_URL", f"{SITE_URL}/ipfs/")
+# The gateway's own origin, e.g. http://ipfs.localhost:8000: content is then served and linked as Kubo's
+# subdomain gateway, `<cidv1>.ipfs.localhost:8000` (one origin per CID, none holding our cookies).
+IPFS_GATEWAY_ORIGIN = ENV.get("IPFS_GATEWAY_ORIGIN", "").rstrip("/")
+if IPFS_GATEWAY_ORIGIN:
+    ALLOWED_HOSTS.append("." + gateway_host(IPFS_GATEWAY_ORIGIN, site_url=SITE_URL))
 IPFS_BLOCKSTORE_DIR = Path(ENV.get("IPFS_BLOCKSTORE_DIR", MEDIA_ROOT / "ipfs" / "blocks"))
 PINNING_SERVICE_URL = ENV.get("PINNING_SERVICE_URL", "")
 PINNING_SERVICE_TOKEN = ENV.get("PINNING_SERVICE_TOKEN", "")
@@ -274,10 +287,39 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # Successful sign-ins are not logged row by row; failures are what the lockout needs.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
+
+# Production (DEBUG off, https SITE_URL) gets HTTPS-only defaults; `manage.py check --deploy` is clean with them.
+PRODUCTION_HTTPS = not DEBUG and SITE_HTTPS
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool(ENV, "SECURE_COOKIES", not DEBUG and SITE_URL.startswith("https://"))
+SESSION_COOKIE_SECURE = env_bool(ENV, "SECURE_COOKIES", PRODUCTION_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_SSL_REDIRECT = env_bool(ENV, "SECURE_SSL_REDIRECT", PRODUCTION_HTTPS)
+SECURE_HSTS_SECONDS = env_int(ENV, "SECURE_HSTS_SECONDS", 31536000 if PRODUCTION_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(ENV, "SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool(ENV, "SECURE_HSTS_PRELOAD", True)
+# Behind a TLS-terminating proxy that overwrites it (e.g. X-Forwarded-Proto), so the redirect above sees https.
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(ENV, "SECURE_PROXY_SSL_HEADER")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # signed playback links carry their token in the path
+# No page of ours is framed (the admin's preview player is part of its page, not a frame).
+X_FRAME_OPTIONS = "DENY"
+# The app's own pages (django-csp 4): scripts only from our static files (no inline script anywhere);
+# hls.js plays through MediaSource (blob: media) and may start a blob: worker.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'", "blob:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -5,28 +5,77 @@ plays straight from it) and the trustless gateway's `?format=raw|car` and
 `Accept: application/vnd.ipld.raw|car`. Bytes are only sent after the block
 holding them hashed to its CID: the first block is checked before the headers
 leave (502 if corrupt), a corrupt later block ends the stream early.
+
+User bytes never run script with the app's cookies (SECURITY.md): every response, errors and redirects
+included, carries `X-Content-Type-Options: nosniff` and a `Content-Security-Policy` sandbox. On the app's
+origin the sandbox has no `allow-scripts` and anything but a passive type (video, audio, raster images,
+HLS playlists and segments, plain text, JSON) is an attachment. On the separate gateway origin
+(IPFS_GATEWAY_ORIGIN, one subdomain per CID, see integrations/middleware.py) HTML renders and its script
+runs, but still sandboxed without `allow-same-origin`: an opaque origin that can neither read nor write
+the cookies or storage of the app (which may be same-site) or of another CID.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
 
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponsePermanentRedirect, StreamingHttpResponse
 from django.utils.html import format_html, format_html_join
 
 from config.http import UnsatisfiableRange, ascii_int, content_type_for, parse_byte_range
-from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str
+from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str, cid_to_v1
 from integrations.ipfs.node import BlockMissing, CorruptBlock, EmbeddedNode, IPFSError, PathNotFound
 
 CAR_TYPE = "application/vnd.ipld.car"
 RAW_TYPE = "application/vnd.ipld.raw"
 IMMUTABLE = "public, max-age=29030400, immutable"
 
+# On the app's origin: a unique opaque origin with no script, no forms, no plugins, no popups.
+APP_ORIGIN_SANDBOX = "sandbox"
+# On the separate gateway origin: pages work (script, forms, popups, downloads) but never same-origin.
+GATEWAY_ORIGIN_SANDBOX = "sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-downloads"
+# What a browser shows inline on the app's origin; it never executes these. Everything else is an attachment.
+PASSIVE_PREFIXES = ("video/", "audio/")
+PASSIVE_TYPES = frozenset({
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp",
+    "application/vnd.apple.mpegurl", "application/x-mpegurl",
+    "text/plain", "text/vtt", "text/csv", "application/json",
+})
+
+
+def is_passive(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media in PASSIVE_TYPES or media.startswith(PASSIVE_PREFIXES)
+
+
+def content_url(cid: str, *, directory: bool = False, filename: str = "") -> str:
+    """The link the app hands out for a CID: on the separate gateway origin when one is configured
+    (`<cidv1>.<host>`, Kubo's subdomain form), else under IPFS_GATEWAY_URL."""
+    origin = settings.IPFS_GATEWAY_ORIGIN
+    if origin:
+        parts = urlsplit(origin)
+        url = f"{parts.scheme}://{cid_to_str(cid_to_v1(cid_parse(cid)))}.{parts.netloc}/"
+    else:
+        url = f"{settings.IPFS_GATEWAY_URL.rstrip('/')}/{cid}" + ("/" if directory else "")
+    return url + (f"?filename={quote(filename)}" if filename and not directory else "")
+
+
+def confine(response, *, separate_origin: bool, filename: str = ""):
+    """The headers that keep user bytes from running script with the app's cookies (see the module doc)."""
+    response["Content-Security-Policy"] = GATEWAY_ORIGIN_SANDBOX if separate_origin else APP_ORIGIN_SANDBOX
+    response["X-Content-Type-Options"] = "nosniff"
+    if separate_origin or getattr(response, "gateway_listing", False) or response.status_code not in (200, 206):
+        return response
+    if not is_passive(response.get("Content-Type", "")) and "X-Ipfs-Path" in response:
+        name = filename or response["X-Ipfs-Path"].rstrip("/").rsplit("/", 1)[-1]
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
 
 def plain(status: int, message: str) -> HttpResponse:
-    response = HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
 def requested_format(request) -> str | None:
@@ -61,7 +110,12 @@ def primed(chunks):
     return rest()
 
 
-def ipfs_gateway(request, cid: str, path: str = "", *, node: EmbeddedNode):
+def ipfs_gateway(request, cid: str, path: str = "", *, node: EmbeddedNode, separate_origin: bool = False):
+    response = _gateway(request, cid, path, node=node)
+    return confine(response, separate_origin=separate_origin, filename=request.GET.get("filename", ""))
+
+
+def _gateway(request, cid: str, path: str, *, node: EmbeddedNode):
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     try:
@@ -110,7 +164,6 @@ def common_headers(response, *, etag: str, content_path: str, cid: bytes):
     response["Etag"] = etag
     response["Cache-Control"] = IMMUTABLE
     response["X-Ipfs-Path"] = content_path
-    response["X-Content-Type-Options"] = "nosniff"
     response["Access-Control-Allow-Origin"] = "*"
     response["Access-Control-Expose-Headers"] = "Content-Range, Content-Length, X-Ipfs-Path, X-Ipfs-Roots"
     return response
@@ -234,10 +287,10 @@ def directory_response(request, node, target, content_path, segments):
     entries = node.ls(target)
     rows = format_html_join(
         "\n",
-        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td><a href="/ipfs/{}">{}</a></td></tr>',
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td><a href="{}">{}</a></td></tr>',
         (
             (quote(entry.name) + ("/" if entry.type == "directory" else ""), entry.name,
-             entry.type, entry.size, entry.cid, entry.cid[:12] + "…")
+             entry.type, entry.size, content_url(entry.cid, directory=entry.type == "directory"), entry.cid[:12] + "…")
             for entry in entries
         ),
     )
@@ -249,6 +302,7 @@ def directory_response(request, node, target, content_path, segments):
         content_path, content_path, len(entries), parent, rows,
     )
     response = HttpResponse(b"" if request.method == "HEAD" else html.encode(), content_type="text/html; charset=utf-8")
+    response.gateway_listing = True  # our own escaped HTML: shown inline (sandboxed), unlike user HTML
     return common_headers(response, etag=etag, content_path=content_path, cid=target)
 
 

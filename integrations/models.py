@@ -5,6 +5,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from integrations.gateway import content_url
+
 
 class IPFSRecord(models.Model):
     """A CID we keep pinned on a backend, and the background work that pins or unpins it.
@@ -79,4 +81,6 @@ class IPFSRecord(models.Model):
         """Where the gateway serves the content; "" unless it is pinned (an unpinned CID is gone after gc)."""
         if not self.cid or self.status != self.Status.PINNED:
             return ""
-        return f"{settings.IPFS_GATEWAY_URL.rstrip('/')}/{self.cid}" + ("/" if self.kind == self.Kind.DIRECTORY else "")
+        # A file's name (when it has a type) names the type the gateway serves it as.
+        filename = self.name if self.kind == self.Kind.FILE and "." in self.name else ""
+        return content_url(self.cid, directory=self.kind == self.Kind.DIRECTORY, filename=filename)

@@ -1,3 +1,5 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
@@ -9,6 +11,11 @@ from django.utils.html import format_html
 from integrations.mail_sink import read_mailbox
 from notifications import services
 from notifications.models import OutboundEmail
+
+
+# Emails are styled inline (mail clients need it) and their preview's srcdoc iframe inherits the page's CSP:
+# the pages that show one allow inline style (never script: the iframe is sandboxed, the CSP keeps script-src).
+inline_email_styles = csp_update({"style-src": [UNSAFE_INLINE]})
 
 
 def sandboxed_html(html: str, *, height: int = 480):
@@ -46,6 +53,10 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         ("Delivery", {"fields": ("message_id", "idempotency_key", "event_key", "next_attempt_at", "heartbeat_at", "created_at",
                                  "updated_at", "context"), "classes": ("collapse",)}),
     )
+
+    @inline_email_styles
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
         return False  # emails come from events (or `manage.py email send-test`), never typed in here
@@ -127,6 +138,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/notifications/outboundemail/mailbox.html", context)
 
+    @inline_email_styles
     def mailbox_message_view(self, request, name):
         if not self.has_view_permission(request):
             raise Http404

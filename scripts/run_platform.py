@@ -98,6 +98,8 @@ def platform_env(environ) -> tuple[dict, int, int, int]:
     anvil_port = int(env.get("FLOWCAST_ANVIL_PORT", "8545"))
     smtp_port = int(env.get("FLOWCAST_SMTP_PORT", "1025"))
     env.setdefault("SITE_URL", f"http://127.0.0.1:{web_port}")
+    # User content on its own origins: browsers resolve *.localhost to loopback (SECURITY.md).
+    env.setdefault("IPFS_GATEWAY_ORIGIN", f"http://ipfs.localhost:{web_port}")
     env.setdefault("RPC_URL", f"http://127.0.0.1:{anvil_port}")
     env.setdefault("EMAIL_HOST", "127.0.0.1")
     env.setdefault("EMAIL_PORT", str(smtp_port))
@@ -164,7 +166,8 @@ def main() -> int:
             f"  chain RPC  {env['RPC_URL']} (anvil, chain id 31337)\n"
             f"  SMTP sink  127.0.0.1:{smtp_port} (read it: .venv/bin/python manage.py mailbox)\n"
             f"  mailbox    http://127.0.0.1:{web_port}/admin/notifications/outboundemail/mailbox/ (what the sink received)\n"
-            f"  IPFS       gateway http://127.0.0.1:{web_port}/ipfs/<cid>/ , Kubo RPC http://127.0.0.1:{web_port}/api/v0/ "
+            f"  IPFS       gateway http://<cidv1>.ipfs.localhost:{web_port}/ (and /ipfs/<cid>/ here),\n"
+            f"             Kubo RPC http://127.0.0.1:{web_port}/api/v0/ "
             "(embedded node, served by the web process)\n"
             "Next, in another terminal: `make demo` walks you through the whole loop (upload, HLS, IPFS,\n"
             "a payment stream on the local chain, paid playback, emails) and prints the URLs to open.\n"

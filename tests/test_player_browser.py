@@ -18,7 +18,7 @@ from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
 from payments import services as payments
 from tests.chain_helpers import deploy_recorded_chain_an_hour_behind
-from tests.fixtures.browser import save_screenshot
+from tests.fixtures.browser import save_screenshot, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -66,9 +66,9 @@ def sign_in(page, base_url: str, email: str, *, admin: bool = False) -> None:
 
 def assert_plays(page) -> dict:
     """Press play and wait until the video's clock moves; returns what the player saw."""
-    page.wait_for_function("window.flowcastPlayer && window.flowcastPlayer.levels.length > 0")
+    wait_for(page, "window.flowcastPlayer && window.flowcastPlayer.levels.length > 0")
     page.click("#play")
-    page.wait_for_function(f"document.getElementById('video').currentTime > {PLAYING_SECONDS}", timeout=30_000)
+    wait_for(page, f"document.getElementById('video').currentTime > {PLAYING_SECONDS}", timeout=30_000)
     state = page.evaluate("({levels: flowcastPlayer.levels, fragments: flowcastPlayer.fragmentsLoaded,"
                           " fatal: flowcastPlayer.fatalError, engine: flowcastPlayer.engine,"
                           " time: document.getElementById('video').currentTime})")
@@ -97,9 +97,9 @@ def test_player_plays_the_ladder_with_quality_menu_and_storyboard(page, live_ser
     lowest = min(state["levels"], key=lambda level: level["height"])
     page.select_option("#quality", str(lowest["index"]))
     page.evaluate("document.getElementById('video').currentTime = 0.2")
-    page.wait_for_function(f"document.getElementById('video').videoHeight === {lowest['height']}", timeout=30_000)
+    wait_for(page, f"document.getElementById('video').videoHeight === {lowest['height']}", timeout=30_000)
     # Storyboard thumbnails over the seek bar.
-    page.wait_for_function("window.flowcastPlayer.storyboardCues > 0")
+    wait_for(page, "window.flowcastPlayer.storyboardCues > 0")
     box = page.locator("#seek").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
     assert page.locator("#preview").is_visible()
@@ -110,7 +110,7 @@ def test_player_plays_the_ladder_with_quality_menu_and_storyboard(page, live_ser
     page.goto(f"{live_server.url}/")
     tile = page.locator(f"li.tile[data-video='{video.pk}']")
     assert "Harbour at dawn" in tile.inner_text() and "0:06" in tile.inner_text()
-    page.wait_for_function("[...document.querySelectorAll('li.tile img')].every(img => img.naturalWidth > 0)")
+    wait_for(page, "[...document.querySelectorAll('li.tile img')].every(img => img.naturalWidth > 0)")
     save_screenshot(page, "home")
 
 
@@ -127,7 +127,7 @@ def test_admin_previews_the_video_and_retranscodes_it(page, live_server, publish
     assert page.locator("#preview-module video#video").is_visible()
     thumbnail = page.locator(".field-thumbnail_large img")
     assert thumbnail.is_visible()
-    page.wait_for_function("document.querySelector('.field-thumbnail_large img').naturalWidth > 0")
+    wait_for(page, "document.querySelector('.field-thumbnail_large img').naturalWidth > 0")
     assert_plays(page)
     assert page.locator("#transcode-status .job-state").inner_text() == "succeeded"
     save_screenshot(page, "admin-video")
@@ -135,7 +135,7 @@ def test_admin_previews_the_video_and_retranscodes_it(page, live_server, publish
     page.click("#retranscode")
     page.wait_for_selector("text=Queued a transcode")
     # The status box follows the job through the API: queued (or already running), then succeeded.
-    page.wait_for_function("document.getElementById('transcode-status').dataset.jobState === 'succeeded'",
+    wait_for(page, "document.getElementById('transcode-status').dataset.jobState === 'succeeded'",
                            timeout=180_000)
     states = page.evaluate("window.transcodeStates")
     assert states[0] in ("queued", "running") and states[-1] == "succeeded" and len(states) >= 2, states
@@ -196,7 +196,7 @@ def test_studio_uploads_with_a_progress_bar_and_follows_the_transcode(page, live
     page.fill("#upload [name=title]", "From the studio")
     page.set_input_files("#upload [name=file]", str(make_clip(width=640, height=360, seconds=6)))
     page.click("#upload button[type=submit]")
-    page.wait_for_function("document.getElementById('upload-status').textContent.startsWith('Uploaded')")
+    wait_for(page, "document.getElementById('upload-status').textContent.startsWith('Uploaded')")
     assert page.locator("#upload-progress").evaluate("el => el.value") == 100
     video = Video.objects.get(title="From the studio")
     row = page.locator(f"#my-videos tr[data-video='{video.pk}']")
@@ -205,12 +205,12 @@ def test_studio_uploads_with_a_progress_bar_and_follows_the_transcode(page, live
     row.locator(".video-status", has_text="Ready").wait_for(timeout=180_000)
     assert "100% succeeded" in row.locator(".job-state").inner_text()
     assert row.locator("progress").evaluate("el => el.value") == 100
-    page.wait_for_function(f"document.querySelector(\"tr[data-video='{video.pk}'] img\")?.naturalWidth > 0")
+    wait_for(page, f"document.querySelector(\"tr[data-video='{video.pk}'] img\")?.naturalWidth > 0")
     save_screenshot(page, "studio")
 
     page.fill("#upload [name=title]", "Not a video")
     page.set_input_files("#upload [name=file]", {"name": "notes.mp4", "mimeType": "video/mp4",
                                                   "buffer": b"just some text, not a video\n" * 20})
     page.click("#upload button[type=submit]")
-    page.wait_for_function("document.getElementById('upload-status').textContent.includes('not a video container')")
+    wait_for(page, "document.getElementById('upload-status').textContent.includes('not a video container')")
     assert not Video.objects.filter(title="Not a video").exists()

@@ -133,6 +133,13 @@ def cid_to_str(cid: bytes) -> str:
     return "b" + b32encode(cid)
 
 
+def cid_to_v1(cid: bytes) -> bytes:
+    """The same content as a CIDv1 (a CIDv0 is a bare dag-pb multihash): what a subdomain gateway's label needs."""
+    if cid_version(cid) == 1:
+        return cid
+    return bytes((1,)) + varint(DAG_PB) + cid
+
+
 def cid_parse(text: str) -> bytes:
     """Binary CID from its text form; raises InvalidCID with the reason."""
     text = (text or "").strip()

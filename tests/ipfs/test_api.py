@@ -49,7 +49,9 @@ def test_upload_file_then_fetch_through_the_gateway(client, ipfs, alice):
     body = response.json()
     assert body["cid"] == "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
     assert body["status"] == "pinned" and body["size"] == 12
-    assert body["gateway_url"] == "http://testserver/ipfs/QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+    # the file's name names the type the gateway serves it as
+    assert body["gateway_url"] == ("http://testserver/ipfs/QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+                                   "?filename=hello.txt")
     assert body["import_params"]["cid_version"] == 0
     served = client.get("/ipfs/QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
     assert b"".join(served.streaming_content) == b"hello world\n"
