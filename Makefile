@@ -24,7 +24,8 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --report $(VENV)/pip-report.json -r requirements.txt; \
 	packages=$$($(PY) -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["install"]))' $(VENV)/pip-report.json); \
 	echo "bootstrap: pip installed $$packages package(s) in $(call elapsed,$$started) s" >> $(BOOTSTRAP_REPORT)
-	@$(PY) scripts/media_binaries.py | sed 's/^/bootstrap: /' >> $(BOOTSTRAP_REPORT)
+	@binaries=$$($(PY) scripts/media_binaries.py) || { echo "$$binaries" >&2; exit 1; }; \
+	echo "bootstrap: $$binaries" >> $(BOOTSTRAP_REPORT)
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
