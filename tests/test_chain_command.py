@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
@@ -12,6 +14,8 @@ from web3 import Web3
 from integrations.blockchain.deploy import has_code
 from payments.models import ChainDeployment, IndexerCursor, Payment
 from tests.chain_helpers import chain_at
+from tests.fixtures.processes import ROOT
+from tests.fixtures.qcluster import child_environment
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +107,24 @@ def test_sync_after_a_rollback_says_where_it_rolled_back_to(anvil_factory, setti
     chain_view.transfer(holder, w3.eth.accounts[2], 3)
     output = run("sync")
     assert f"blocks {kept + 1}..{kept + 1}" in output and "1 new payment" in output
+
+
+def test_commands_log_no_line_per_rpc_call(anvil_factory, transactional_db):
+    """Third-party loggers (httpx, web3, urllib3, ...) stay at WARNING unless LOG_LEVEL=DEBUG: no line per RPC call."""
+    node = anvil_factory()
+    env = child_environment(RPC_URL=node.url, CHAIN_ID=str(node.chain_id), CHAIN_DEPLOYER_KEY=node.private_keys[0],
+                            CHAIN_CONFIRMATIONS="0", LOG_LEVEL="INFO")
+
+    def manage(*args: str, **extra: str) -> str:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**env, **extra},
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout + result.stderr
+
+    # web3 (over requests/urllib3) for the chain command, httpx for the health check's chain part.
+    health = "from config.health import platform_health; print(platform_health()['chain'])"
+    output = manage("chain", "deploy") + manage("chain", "sync") + manage("shell", "-c", health)
+    assert "Deployed at block" in output and "chain 31337 at block" in output
+    assert "HTTP Request:" not in output and " INFO httpx" not in output, output
+    # Asked for, the per-request lines are there.
+    assert "HTTP Request: POST" in manage("shell", "-c", health, LOG_LEVEL="DEBUG")

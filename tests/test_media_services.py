@@ -212,8 +212,8 @@ def test_ffmpeg_killed_mid_run_publishes_nothing_and_the_retry_completes(
 
     def kill_ffmpeg_once(percent, speed):
         if not killed:
-            # The whole work path (this test's MEDIA_ROOT): other test runs on the machine have a job 1 too.
-            pid = find_ffmpeg_pid_of(str(services.video_folder(video.pk) / f".work-{job.pk}-"))
+            # The full path (this run's MEDIA_ROOT): other test runs on the machine have a job with this pk too.
+            pid = find_ffmpeg_pid_of(str(services.video_folder(video.pk) / f"{services.WORK_PREFIX}{job.pk}-"))
             if pid:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)

@@ -15,22 +15,18 @@ import httpx
 import pytest
 
 from integrations.localnet import free_port
-from tests.fixtures.processes import ROOT, ManagedProcess, wait_for
+from tests.fixtures.processes import ROOT, ManagedProcess, missing_part, wait_for
 
 JS_IPFS_DIR = ROOT / ".ci" / "node-ipfs"
 CLI = JS_IPFS_DIR / "node_modules" / "ipfs" / "src" / "cli.js"
 
 
 def require_js_ipfs() -> None:
-    missing = None
     if shutil.which("node") is None:
-        missing = "node is not installed"
-    elif not CLI.is_file():
-        missing = "js-ipfs is not installed (run `cd .ci/node-ipfs && npm install --no-save`, as .ci/run does)"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing}: CI must install every part")
-        pytest.skip(missing)
+        missing_part("node is not on PATH", part="node", install="apt-get install nodejs npm")
+    if not CLI.is_file():
+        missing_part("the js-ipfs daemon is not installed", part="js-ipfs",
+                     install="cd .ci/node-ipfs && npm install --no-save, as .ci/run does")
 
 
 @pytest.fixture(scope="session")

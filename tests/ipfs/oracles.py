@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.processes import missing_part
+
 
 @pytest.fixture(scope="session")
 def kubo_oracle(tmp_path_factory):
@@ -37,9 +39,7 @@ def kubo_oracle(tmp_path_factory):
 def ipfs_cid_cli(path: Path) -> str:
     binary = shutil.which("ipfs_cid")
     if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("ipfs_cid is missing in CI (apt-get install ipfs-cid)")
-        pytest.skip("Debian's ipfs_cid is not installed (apt-get install ipfs-cid)")
+        missing_part("Debian's ipfs_cid is not on PATH", part="ipfs_cid", install="apt-get install ipfs-cid")
     output = subprocess.run([binary, str(path)], check=True, capture_output=True, text=True).stdout
     # It prints {"CIDv0": ..., "CIDv1": ...} then statistics; its "CIDv1" is the dag-pb root relabelled.
     return json.loads(output[: output.index("}") + 1])["CIDv0"]

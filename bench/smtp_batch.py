@@ -13,7 +13,7 @@ interpreter), interleaved round by round in the same run. Two servers are measur
 Prints each time (median of the rounds), checks the server counted every message
 and the expected number of sessions, and prints the ratio. Target: ≥ 5×.
 
-    .venv/bin/python bench/email.py [--emails 200] [--rounds 3]
+    .venv/bin/python bench/smtp_batch.py [--emails 200] [--rounds 3]
 
 Measured on the shared 2-core dev machine (2026-11-26, several runs): plain 1.2-1.9x,
 STARTTLS + AUTH 3.0-5.2x (median run ~3.5x); the 5x target is not reliably reached. Why: smtplib spends four round
@@ -28,10 +28,7 @@ from __future__ import annotations
 import os
 import sys
 
-# This file is named email.py: drop its folder from the path, or it would shadow the standard `email` package.
-BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != BENCH_DIR]
-sys.path.insert(0, os.path.dirname(BENCH_DIR))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import argparse  # noqa: E402
 import multiprocessing  # noqa: E402
