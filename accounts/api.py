@@ -14,8 +14,8 @@ from payments import services as payment_services
 from accounts.auth import manage_tokens_auth, user_auth
 from accounts.models import DEFAULT_TOKEN_SCOPES, ApiToken, TokenScope
 from accounts.throttles import sensitive_throttle
-from config.errors import PermissionDenied
-from config.schemas import ErrorOut
+from core.errors import PermissionDenied
+from core.schemas import ErrorOut
 
 router = Router(tags=["auth"])
 # Sign-In with Ethereum (mounted at /api/auth/siwe): a nonce for this session, then the signed

@@ -9,7 +9,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from accounts.models import TokenScope
 from accounts.services import api_token_find, scope_missing
-from config.errors import PermissionDenied
+from core.errors import PermissionDenied
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

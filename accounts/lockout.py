@@ -10,6 +10,8 @@ import math
 
 from django.shortcuts import render
 
+from core.errors import error_response
+
 LOCKED_OUT_CODE = "locked_out"
 
 
@@ -40,9 +42,8 @@ def lockout_response(request, original_response=None, credentials=None):
     message = lockout_message(request)
     seconds = lockout_seconds(request)
     if request.path.startswith("/api/"):
-        from config.api import error_response
 
-        response = error_response(request, 429, LOCKED_OUT_CODE, message)
+        response = error_response(429, LOCKED_OUT_CODE, message)
     else:
         response = render(request, "accounts/locked_out.html", {"message": message}, status=429)
     if seconds:

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, TokenScope, User, default_token_scopes
-from config.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ServiceError, TooManyAttempts
+from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ServiceError, TooManyAttempts
 
 TOKEN_PREFIX = "fc_"
 # Writing last_used_at on every request would turn each read into a write.

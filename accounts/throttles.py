@@ -1,7 +1,7 @@
 from django.conf import settings
 from ninja.throttling import SimpleRateThrottle
 
-from config.http import client_ip
+from core.http import client_ip
 
 
 class SensitiveEndpointThrottle(SimpleRateThrottle):

@@ -50,7 +50,7 @@ def main() -> None:
     from django_q.tasks import async_task
 
     from accounts.models import User
-    from config.work import queue_cluster
+    from core.jobs import queue_cluster
     from media_pipeline.models import Video
 
     call_command("migrate", verbosity=0)

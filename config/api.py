@@ -19,10 +19,11 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.schema import OpenAPISchema
 from pydantic import Field
 
-from config.errors import ServiceError
+from core.errors import CSRF_FAILED, ServiceError
+from core.errors import error_response as core_error_response
 from config.health import platform_health
-from config.http import bearer_matches, local_debug_request
-from config.schemas import ErrorOut
+from core.http import bearer_matches, local_debug_request
+from core.schemas import ErrorOut
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 STANDARD_ERRORS = {
@@ -92,7 +93,7 @@ api = FlowcastAPI(
 
 
 def error_response(request, status: int, code: str, message: str, fields: dict | None = None):
-    return api.create_response(request, {"code": code, "message": message, "fields": fields or {}}, status=status)
+    return core_error_response(status, code, message, fields)
 
 
 def errors_in_shape(view):
@@ -157,7 +158,7 @@ def on_throttled(request, error: Throttled):
 # Messages ninja raises as HttpError, and what the API says instead.
 NINJA_MESSAGES = {
     "Cannot parse request body": ("malformed_body", "The request body is not valid JSON (or not what this operation reads)."),
-    "CSRF check Failed": ("csrf_failed", "CSRF check failed: GET /api/auth/csrf, then send its token as X-CSRFToken."),
+    "CSRF check Failed": CSRF_FAILED,
 }
 
 

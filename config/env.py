@@ -147,7 +147,7 @@ def q_cluster_config(env: Mapping[str, str], *, cpu_count: int) -> dict:
     name = q_name(env)
     config: dict = {
         "name": name,
-        # + 1: the sweeper loop (config.work.sweep_loop) holds one worker.
+        # + 1: the sweeper loop (core.jobs.sweep_loop) holds one worker.
         "workers": env_int(env, "Q_WORKERS", max(1, min(cpu_count, 4)) + 1),
         "timeout": env_int(env, "Q_TIMEOUT", 300),
         # retry must exceed timeout, or a long task is handed out again while it still runs.

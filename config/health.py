@@ -93,7 +93,8 @@ def check_binary(binary: str, timeout: float):
     path = shutil.which(binary)
     if path is None:
         return False, f"{binary!r} not found on PATH"
-    return binary_version(path, os.stat(path).st_mtime_ns, timeout)
+    ok, detail = binary_version(path, os.stat(path).st_mtime_ns, timeout)
+    return ok, f"{detail} (from {binary_source(binary, data_dir=settings.DATA_DIR)})" if ok else detail
 
 
 @functools.lru_cache(maxsize=32)
@@ -104,7 +105,7 @@ def binary_version(path: str, modified_ns: int, timeout: float) -> tuple[bool, s
     if result.returncode != 0:
         return False, f"{path} -version exited with {result.returncode}"
     version = " ".join((result.stdout.splitlines() or [""])[0].split()[:3])  # e.g. "ffmpeg version 7.0.2-static"
-    return True, f"{version or binary} at {path} (from {binary_source(binary, data_dir=settings.DATA_DIR)})"
+    return True, f"{version or path} at {path}"
 
 
 @timed

@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Refuses an API upload from a caller it would not accept before reading its body; sets its size limit.
-    "config.uploads.UploadGuardMiddleware",
+    "accounts.uploads.UploadGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a login refused for a lockout into accounts.lockout.lockout_response.
@@ -262,12 +262,12 @@ EMAIL_VERIFICATION_MAX_AGE = env_int(ENV, "EMAIL_VERIFICATION_MAX_AGE", 3 * 24 *
 # API ------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 100
-NINJA_PAGINATION_CLASS = "config.pagination.Pagination"
+NINJA_PAGINATION_CLASS = "core.pagination.Pagination"
 HEALTH_CHECK_TIMEOUT = float(ENV.get("HEALTH_CHECK_TIMEOUT", "2"))
 # Bearer token that shows /api/health's details (paths, versions, URLs, errors) as staff sessions see them.
 HEALTH_TOKEN = ENV.get("HEALTH_TOKEN", "")
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: trust no header, use REMOTE_ADDR).
-# Every per-address count (throttles, login lockout) reads the client address through config.http.client_ip.
+# Every per-address count (throttles, login lockout) reads the client address through core.http.client_ip.
 NINJA_NUM_PROXIES = env_int(ENV, "NINJA_NUM_PROXIES", 0)
 # Sign-in, registration, SIWE and verification, per client address and endpoint.
 AUTH_THROTTLE_RATE = ENV.get("AUTH_THROTTLE_RATE", "20/m")
@@ -282,7 +282,7 @@ AXES_CACHE = "default"
 AXES_FAILURE_LIMIT = env_int(ENV, "LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int(ENV, "LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_CLIENT_IP_CALLABLE = "config.http.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
 # Every login path calls authenticate(username=<email>) (the forms' field is `username` too).
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"

@@ -31,7 +31,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 
 from config import health
-from config.errors import NotFound, PermissionDenied, ServiceError
+from core.errors import NotFound, PermissionDenied, ServiceError
 from integrations import services as ipfs_services
 from integrations.blockchain.deploy import has_code, send_transaction
 from integrations.blockchain.devkeys import ANVIL_DEV_KEYS, DEV_CHAIN_IDS

@@ -2,8 +2,8 @@ from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from config.admin_display import badge
-from config.errors import ServiceError
+from core.admin import badge
+from core.errors import ServiceError
 from integrations import services
 from integrations.models import IPFSRecord
 

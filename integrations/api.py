@@ -13,8 +13,8 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from accounts.auth import upload_auth, user_auth
-from config.errors import NotFound, PayloadTooLarge
-from config.schemas import ErrorOut
+from core.errors import NotFound, PayloadTooLarge
+from core.schemas import ErrorOut
 from integrations import services
 from integrations.ipfs.node import canonical_json
 from integrations.models import IPFSRecord

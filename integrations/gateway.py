@@ -24,7 +24,7 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponsePermanentRedirect, StreamingHttpResponse
 from django.utils.html import format_html, format_html_join
 
-from config.http import UnsatisfiableRange, ascii_int, content_type_for, parse_byte_range
+from core.http import UnsatisfiableRange, ascii_int, content_type_for, parse_byte_range
 from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str, cid_to_v1
 from integrations.ipfs.node import BlockMissing, CorruptBlock, EmbeddedNode, IPFSError, PathNotFound
 

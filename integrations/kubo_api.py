@@ -8,7 +8,7 @@ otherwise), errors as 500 `{"Message", "Code", "Type": "error"}`.
 Access fails closed: every request needs `Authorization: Bearer <IPFS_RPC_TOKEN>`; without a token
 configured the RPC answers 403 to everyone, loopback included (behind a reverse proxy on the same host
 every client is loopback). Only `make run`'s shape, DEBUG on with no trusted proxy, lets a loopback
-client in without a token (config.http.local_debug_request). Requests a browser sends cross-origin
+client in without a token (core.http.local_debug_request). Requests a browser sends cross-origin
 (with an `Origin` header) are refused.
 """
 
@@ -22,7 +22,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from config.http import ascii_int, bearer_matches, local_debug_request
+from core.http import ascii_int, bearer_matches, local_debug_request
 from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str
 from integrations.ipfs.importer import AddedNode, Importer, ImportParams
 from integrations.ipfs.node import EmbeddedNode, IPFSError

@@ -1,7 +1,7 @@
 """What the integrations app does with IPFS: uploads, pins of a video's HLS folder and metadata, unpins, sweeps.
 
 An `IPFSRecord` row is the job. Pins run in django-q2 tasks that carry only the
-row id; `config.work.claim` moves a row queued → pinning in one conditional
+row id; `core.jobs.claim` moves a row queued → pinning in one conditional
 UPDATE so two workers never pin the same row. A failed attempt goes back to
 queued with a growing `next_attempt_at` (and its error kept) until
 IPFS_PIN_MAX_ATTEMPTS, then ends failed; the scheduled sweeper requeues rows
@@ -25,8 +25,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
-from config.work import DEFAULT_QUEUE, claim, enqueue_on_commit, stale
+from core.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
+from core.jobs import DEFAULT_QUEUE, claim, enqueue_on_commit, stale
 from integrations.ipfs.backends import (
     BackendError,
     Content,

@@ -13,8 +13,8 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from config.admin_display import attempts_table
-from config.errors import ServiceError
+from core.admin import attempts_table
+from core.errors import ServiceError
 from media_pipeline import services
 from media_pipeline.models import Rendition, TranscodeJob, Video
 from media_pipeline.probe import sniff_container

@@ -14,8 +14,8 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from accounts.auth import optional_auth, upload_auth, user_auth
-from config.errors import NotFound, PermissionDenied, ServiceError
-from config.schemas import ErrorOut
+from core.errors import NotFound, PermissionDenied, ServiceError
+from core.schemas import ErrorOut
 from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
 

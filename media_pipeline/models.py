@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from config.fields import Uint256Field
+from core.fields import Uint256Field
 
 
 def source_upload_path(video: "Video", filename: str) -> str:

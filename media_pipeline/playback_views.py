@@ -8,8 +8,8 @@ from django.views.decorators.http import require_safe
 
 from accounts.models import TokenScope
 from accounts.services import api_token_find
-from config.errors import NotFound, PermissionDenied
-from config.http import content_type_for, ranged_file_response
+from core.errors import NotFound, PermissionDenied
+from core.http import content_type_for, ranged_file_response
 from media_pipeline import services
 
 

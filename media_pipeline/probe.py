@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from config.errors import ServiceError
+from core.errors import ServiceError
 
 # The demuxers of the containers cameras and editors write (as ffprobe names them) and the `-f` that
 # selects each. Each reads only the bytes of the one file it is given. Everything else is refused,

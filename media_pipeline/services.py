@@ -27,8 +27,8 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 
-from config.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
-from config.work import LONG_QUEUE, LeaseKeeper, attempt_begin, attempt_end, claim, enqueue_on_commit, heartbeat, stale
+from core.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
+from core.jobs import LONG_QUEUE, LeaseKeeper, attempt_begin, attempt_end, claim, enqueue_on_commit, heartbeat, stale
 from media_pipeline import hls
 from media_pipeline.ladder import PictureTooSmall, plan_ladder
 from media_pipeline.models import Rendition, TranscodeJob, Video

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from config.work import sweep_loop
+from core.jobs import sweep_loop
 from media_pipeline import services
 
 # The name of its django-q2 schedule (migration 0003): minutely.
@@ -15,6 +15,6 @@ def transcode(job_id: int) -> None:
 
 def transcode_sweep(seconds: float = 100) -> int:
     """Scheduled every minute; sweeps every WORK_SWEEP_INTERVAL seconds until the next run takes
-    over (config.work.sweep_loop), so a lease that expired is noticed within that interval."""
+    over (core.jobs.sweep_loop), so a lease that expired is noticed within that interval."""
     return sweep_loop(services.transcode_jobs_sweep, schedule_name=SWEEP_SCHEDULE,
                       interval=settings.WORK_SWEEP_INTERVAL, seconds=seconds)

@@ -3,7 +3,7 @@
 Django streams a multipart upload to a temporary file whatever its size; this
 handler (first in FILE_UPLOAD_HANDLERS) stops reading as soon as the body's files
 pass the limit of the endpoint the request goes to (set on the request by
-config.uploads.UploadGuardMiddleware; MEDIA_MAX_UPLOAD_BYTES otherwise): at once
+accounts.uploads.UploadGuardMiddleware; MEDIA_MAX_UPLOAD_BYTES otherwise): at once
 when the announced length is already over it (plus room for the form fields), else
 at the first chunk past it, whatever the announced length said (or if none was sent).
 An API request gets 413 in the API's error shape; a form (the admin) is marked so the
@@ -13,7 +13,7 @@ page can say why.
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
-from config.uploads import is_api_request, upload_limit
+from accounts.uploads import is_api_request, upload_limit
 
 # Multipart boundaries and the other form fields ride along with the file.
 FORM_OVERHEAD_BYTES = 1024 * 1024

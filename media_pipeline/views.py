@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from config.errors import NotFound
+from core.errors import NotFound
 from media_pipeline import services
 from media_pipeline.models import Video
 

@@ -2,7 +2,7 @@
 
 Delivery, and its one unavoidable window
 -----------------------------------------
-A row moves queued → sending in one conditional UPDATE (`config.work.claim`), so
+A row moves queued → sending in one conditional UPDATE (`core.jobs.claim`), so
 two workers that drain at once never both send it. It becomes `sent` right after
 the server's 250 reply. Transient failures (no connection, timeouts, 4xx replies)
 are retried with tenacity inside the attempt, then the row goes back to `queued`
@@ -36,8 +36,8 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from config.errors import ServiceError
-from config.work import claim, heartbeat, stale
+from core.errors import ServiceError
+from core.jobs import claim, heartbeat, stale
 from integrations.email import (
     EmailService,
     EmailTemplateMissing,

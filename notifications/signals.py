@@ -1,6 +1,6 @@
 """Dispatch only: queue the send task for outbox rows once their transaction commits."""
 
-from config.work import DEFAULT_QUEUE, enqueue_on_commit
+from core.jobs import DEFAULT_QUEUE, enqueue_on_commit
 
 
 def send_on_commit(email_ids) -> None:

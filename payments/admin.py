@@ -8,7 +8,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.admin_display import badge
+from core.admin import badge
 from payments import services
 from payments.models import ChainDeployment, IndexedBlock, IndexerCursor, Payment, PaymentStream
 

@@ -12,8 +12,8 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from accounts.auth import require_staff, user_auth
-from config.errors import ServiceError
-from config.schemas import ErrorOut
+from core.errors import ServiceError
+from core.schemas import ErrorOut
 from payments import services
 
 router = Router(tags=["payments"], auth=user_auth)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from config.fields import Uint256Field
+from core.fields import Uint256Field
 from integrations.blockchain.events import chain_event_key
 
 

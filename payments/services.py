@@ -24,8 +24,8 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from web3 import Web3
 
-from config.errors import Conflict, NotFound, PermissionDenied, ServiceError
-from config.work import claim, stale
+from core.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from core.jobs import claim, stale
 from integrations.blockchain import events as ev
 from integrations.blockchain.rpc import ChainRPC, RangeTooLarge, RPCError, RPCUnavailable
 from payments.models import ChainDeployment, IndexedBlock, IndexerCursor, Payment, PaymentStream, SiweNonce

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from web3 import Web3
 
 from accounts.models import User
-from config.work import claim
+from core.jobs import claim
 from integrations.blockchain.rpc import ChainRPC
 from notifications import services as outbox_services
 from notifications.models import OutboundEmail

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
-from config.work import claim
+from core.jobs import claim
 from media_pipeline.models import Video
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,7 @@ from django_q.tasks import async_task
 from accounts.models import User
 from integrations.models import IPFSRecord
 from notifications.models import OutboundEmail
-from config.work import claim, queue_cluster
+from core.jobs import claim, queue_cluster
 from media_pipeline import hls, services
 from media_pipeline.models import TranscodeJob, Video
 from tests.fixtures.processes import ROOT, wait_for
@@ -230,7 +230,7 @@ def test_the_sweeper_loop_sweeps_every_interval_and_hands_over_to_the_next_run(d
     the gap and stops once the scheduler started a newer run (the Schedule's task id changed)."""
     from django_q.models import Schedule
 
-    from config.work import sweep_loop
+    from core.jobs import sweep_loop
 
     schedule = Schedule.objects.create(name="test sweep", func="math.floor", schedule_type=Schedule.MINUTES,
                                        minutes=1, task="run-1")

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from config.work import claim
+from core.jobs import claim
 from notifications import services
 from notifications.models import OutboundEmail
 from tests.outbox_fixtures import outbox, sync_tasks  # noqa: F401

@@ -1,6 +1,6 @@
 """Issue 12 §4: authentication under attack.
 
-- Per-address counts read the client's address through config.http.client_ip: X-Forwarded-For is
+- Per-address counts read the client's address through core.http.client_ip: X-Forwarded-For is
   trusted only from NINJA_NUM_PROXIES proxies (default 0), so rotating it buys nothing.
 - Every login path (API, /signin/, /admin/login/) locks out per account and per address (django-axes),
   and a locked-out account is refused even with the right password.
@@ -81,7 +81,7 @@ def test_behind_one_trusted_proxy_only_the_proxys_entry_counts(ada, settings):
 
 
 def test_client_ip_trusts_only_the_configured_proxies(rf, settings):
-    from config.http import client_ip
+    from core.http import client_ip
 
     request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1, 2.2.2.2, 3.3.3.3")
     settings.NINJA_NUM_PROXIES = 0
@@ -95,7 +95,7 @@ def test_client_ip_trusts_only_the_configured_proxies(rf, settings):
 
 
 def test_the_lockout_counts_the_same_client_address_as_the_throttles(lockout):
-    """django-axes reads the address through config.http.client_ip too (AXES_CLIENT_IP_CALLABLE)."""
+    """django-axes reads the address through core.http.client_ip too (AXES_CLIENT_IP_CALLABLE)."""
     client, headers = csrf_client()
     for n in range(3):  # no trusted proxy: a rotating X-Forwarded-For is still one address
         api_login(client, headers, f"nobody{n}@example.com", "guess", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
@@ -371,7 +371,7 @@ def test_siwe_numbers_in_other_scripts_are_a_400_in_the_error_shape(field, value
 
 @pytest.mark.parametrize("text", ["²", "٣", "１２", "+5", " 7", "1e3", ""])
 def test_ascii_int_reads_ascii_digits_only(text):
-    from config.http import ascii_int
+    from core.http import ascii_int
 
     if text in ("+5",):
         assert ascii_int(text) == 5

@@ -263,7 +263,7 @@ def test_unpin_on_the_pinning_service_deletes_the_request(ipfs_settings, pinning
 
 @pytest.mark.django_db(transaction=True)
 def test_only_the_uploader_may_unpin(ipfs_settings, user, django_user_model):
-    from config.errors import PermissionDenied
+    from core.errors import PermissionDenied
 
     record = upload(user)
     other = django_user_model.objects.create_user(email="other@example.com", password="pw-123456789")

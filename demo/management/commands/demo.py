@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from config.errors import ServiceError
+from core.errors import ServiceError
 from demo import services
 from media_pipeline.models import Video
 from payments.services import stream_is_active

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config.errors import ServiceError
+from core.errors import ServiceError
 from integrations import services
 from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str
 from integrations.ipfs.importer import Importer, ImportParams

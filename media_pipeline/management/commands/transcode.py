@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from config.errors import ServiceError
+from core.errors import ServiceError
 from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
 

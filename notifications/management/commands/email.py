@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from config.errors import ServiceError
+from core.errors import ServiceError
 from notifications import services
 from notifications.catalog import TEMPLATE_NAMES
 from notifications.models import OutboundEmail

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
-from config.errors import ServiceError
+from core.errors import ServiceError
 from integrations.blockchain.deploy import deploy_contracts, has_code
 from payments import services
 from payments.models import ChainDeployment, IndexerCursor

@@ -18,6 +18,9 @@ from django.http import QueryDict
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.datastructures import MultiValueDict
 
+from accounts.services import api_token_find
+from core.errors import CSRF_FAILED, error_response
+
 # URL name of an endpoint that takes a file → the setting holding its limit in bytes. Any other multipart
 # request gets MEDIA_MAX_UPLOAD_BYTES (the largest file the platform accepts anywhere).
 UPLOAD_LIMITS = {
@@ -71,17 +74,15 @@ class UploadGuardMiddleware:
             return None
         if not request.content_type.startswith("multipart/"):
             return None  # other bodies are read (JSON, within DATA_UPLOAD_MAX_MEMORY_SIZE) after authentication
-        from accounts.services import api_token_find
-        from config.api import NINJA_MESSAGES, error_response
 
         if authorization := request.headers.get("Authorization"):
             # Only whether the token is valid: its scopes are the endpoint's to check, with its own message.
             scheme, _, raw_token = authorization.partition(" ")
             if scheme.lower() != "bearer" or api_token_find(raw_token=raw_token.strip()) is None:
-                return error_response(request, 401, "unauthorized", "Authentication required.")
+                return error_response(401, "unauthorized", "Authentication required.")
             return None  # a token is not a browser's ambient credential: no CSRF
         if not request.user.is_authenticated:
-            return error_response(request, 401, "unauthorized", "Authentication required.")
+            return error_response(401, "unauthorized", "Authentication required.")
         if csrf_failure_without_body(request):
-            return error_response(request, 403, *NINJA_MESSAGES["CSRF check Failed"])
+            return error_response(403, *CSRF_FAILED)
         return None

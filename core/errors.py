@@ -6,6 +6,10 @@ status; admin actions and management commands show `message` as it is.
 
 from __future__ import annotations
 
+import json
+
+from django.http import HttpResponse
+
 
 class ServiceError(Exception):
     status = 400
@@ -47,3 +51,13 @@ class PayloadTooLarge(ServiceError):
 class TooManyAttempts(ServiceError):
     status = 429
     code = "locked_out"
+
+
+# Ninja's own messages that reach the error shape, reworded to say what to do.
+CSRF_FAILED = ("csrf_failed", "CSRF check failed: GET /api/auth/csrf, then send its token as X-CSRFToken.")
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None) -> HttpResponse:
+    """The API's one error shape, for answers given outside a ninja operation (middleware, lockouts)."""
+    body = {"code": code, "message": message, "fields": fields or {}}
+    return HttpResponse(json.dumps(body), status=status, content_type="application/json; charset=utf-8")

@@ -16,7 +16,7 @@ def badge(label: str, tone: str):
 
 
 def attempts_table(history):
-    """A job row's attempt history (config.work.attempt_begin/attempt_end) as a small table."""
+    """A job row's attempt history (core.jobs.attempt_begin/attempt_end) as a small table."""
     from django.utils.html import format_html_join
 
     if not history:
