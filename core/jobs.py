@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -198,3 +199,72 @@ def sweep_loop(sweep, *, schedule_name: str, interval: float, seconds: float, sl
             mine = current
         elif current != mine:
             return passes  # a newer run took over
+
+
+# ---------------------------------------------------------------- backoff and the sweeper shape
+
+def retry_delay(attempts: int, *, base_seconds: float, max_seconds: float) -> timedelta:
+    """The wait before trying a failed row again: base × 2^(attempts − 1), at most `max_seconds`."""
+    return timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), max_seconds))
+
+
+@dataclass
+class SweepCounts:
+    """What one sweeper pass did to one kind of row."""
+
+    requeued: int = 0  # held by a worker that stopped renewing its lease: back to the queue
+    rung: int = 0  # waiting, but its task may be lost (Redis has no receipts): queued again
+    failed: int = 0  # out of attempts: given up, with the reason
+
+    def __str__(self) -> str:
+        return f"{self.requeued} requeued, {self.rung} rung again, {self.failed} given up"
+
+
+def sweep_stale(
+    queryset: QuerySet,
+    *,
+    task: str,
+    queue: str,
+    field: str = "state",
+    running,
+    waiting,
+    lease: timedelta,
+    max_attempts: int | None = None,
+    requeue_fields: dict | None = None,
+    on_requeued=None,
+    give_up=None,
+) -> SweepCounts:
+    """The one sweeper shape for job rows (transcodes, pins, emails).
+
+    - A row in `running` whose heartbeat is older than `lease` lost its worker. Out of attempts
+      (`max_attempts`), `give_up(row)` ends it (returns whether it did); otherwise it goes back to
+      `waiting` in one UPDATE fenced by the attempt number it was seen with (a worker that claimed it
+      meanwhile wins), `on_requeued(row)` records why, and `task` is queued on `queue` on commit.
+    - A row in `waiting` whose heartbeat is older than `lease` was never picked up: its task is
+      queued again and its heartbeat stamped, so the next ring is a lease later.
+    The row is the truth: a lost task or a dead worker delays work by about a lease, never loses it.
+    """
+    counts = SweepCounts()
+    rows = queryset.model._default_manager
+    has_attempts = "attempts" in {f.name for f in queryset.model._meta.get_fields()}
+    for row in stale(queryset, field=field, values=[running], older_than=lease):
+        attempts = getattr(row, "attempts", 0)
+        if give_up is not None and max_attempts is not None and attempts >= max_attempts:
+            counts.failed += bool(give_up(row))
+            continue
+        fence = {"attempts": attempts} if has_attempts else {}
+        with transaction.atomic():
+            moved = stale(rows.filter(pk=row.pk, **fence), field=field, values=[running], older_than=lease).update(
+                **{field: waiting}, heartbeat_at=timezone.now(), **(requeue_fields or {}))
+            if moved:
+                if on_requeued is not None:
+                    on_requeued(row)
+                enqueue_on_commit(task, row.pk, queue=queue)
+                counts.requeued += 1
+    for pk in stale(queryset, field=field, values=[waiting], older_than=lease).values_list("pk", flat=True):
+        with transaction.atomic():
+            if heartbeat(stale(rows.filter(pk=pk), field=field, values=[waiting], older_than=lease),
+                         pk=pk, field=field, while_value=waiting):
+                enqueue_on_commit(task, pk, queue=queue)
+                counts.rung += 1
+    return counts
