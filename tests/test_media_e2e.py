@@ -60,7 +60,9 @@ def test_upload_to_ready_through_a_real_cluster(start_long_cluster, creator, mak
     assert (Path(media_root) / video.hls_path / "master.m3u8").is_file()
 
 
-def test_bad_inputs_fail_readably_and_the_worker_keeps_working(start_long_cluster, creator, make_clip, tmp_path):
+def test_bad_inputs_fail_readably_and_the_worker_keeps_working(start_long_cluster, creator, make_clip, tmp_path,
+                                                               settings):
+    settings.USER_QUEUED_TRANSCODES_MAX = 10  # four transcodes at once, more than one user's default quota
     start_long_cluster()
     bad = {
         "empty.mp4": b"",

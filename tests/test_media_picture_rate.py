@@ -33,7 +33,9 @@ def owner(db, settings, tmp_path):
 def test_a_one_pixel_source_fails_with_a_clear_message(owner, tmp_path):
     require_ffmpeg()
     source = tmp_path / "dot.mkv"
-    ffmpeg("-f", "lavfi", "-i", "color=c=red:size=1x1:rate=10", "-t", "1", "-c:v", "ffv1", str(source))
+    # Scaled down from 16x16: ffmpeg 7.0's color source refuses a 1x1 size of its own.
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:size=16x16:rate=10", "-t", "1", "-vf", "scale=1:1", "-c:v", "ffv1",
+           str(source))
     with open(source, "rb") as file:
         video = Video(owner=owner, title="dot")
         video.source.save("dot.mkv", File(file), save=False)
@@ -68,9 +70,9 @@ def test_a_variable_frame_rate_source_comes_out_at_a_standard_rate(tmp_path):
     assert plan.fps == 30.0
     folder = tmp_path / "out"
     (folder / hls.HLS_DIR).mkdir(parents=True)
-    command = hls.build_command(source=source, folder=folder, plan=plan, preset="veryfast",
-                                ffmpeg_binary=settings.FFMPEG_BINARY)
-    hls.run_ffmpeg(command, duration=info.duration, log_path=folder / hls.LOG_NAME)
+    command = hls.build_command(source=source, source_format=info.format_name, folder=folder, plan=plan,
+                                preset="veryfast", ffmpeg_binary=settings.FFMPEG_BINARY)
+    hls.run_ffmpeg(command, cwd=tmp_path, duration=info.duration, log_path=folder / hls.LOG_NAME)
     segment = sorted((folder / hls.HLS_DIR).rglob("*.ts"))[0]
     # The output's stream rate as ffmpeg reads it back (r_frame_rate, "30 fps").
     header = subprocess.run([settings.FFMPEG_BINARY, "-hide_banner", "-i", str(segment)], capture_output=True,
