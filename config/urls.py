@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from django_q.admin import resubmit_task
 
 from config.api import api, unknown_api_path
-from integrations.views import ipfs_gateway, kubo_rpc
+from pinning.views import ipfs_gateway, kubo_rpc
 from media_pipeline.playback_views import serve_signed_hls
 
 admin.site.site_header = "Flowcast administration"

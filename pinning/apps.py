@@ -1,8 +1,9 @@
 from django.apps import AppConfig
 
 
-class IntegrationsConfig(AppConfig):
-    name = "integrations"
+class PinningConfig(AppConfig):
+    name = "pinning"
+    verbose_name = "IPFS"
 
     def ready(self):
-        from integrations import signals  # noqa: F401  (connects receivers; no database access)
+        from pinning import receivers  # noqa: F401  (connects receivers; no database access)

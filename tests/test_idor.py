@@ -17,7 +17,7 @@ from ninja import NinjaAPI, Router
 
 from accounts.models import ApiToken, User
 from accounts.services import api_token_create
-from integrations.models import IPFSRecord
+from pinning.models import IPFSRecord
 from media_pipeline.models import TranscodeJob, Video
 from payments.models import PaymentStream
 from tests.api_inventory import api_operations, object_operations, operation

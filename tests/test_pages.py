@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from integrations.models import IPFSRecord
+from pinning.models import IPFSRecord
 from media_pipeline.models import Rendition, TranscodeJob, Video
 from payments import services as payments
 

@@ -25,8 +25,8 @@ from django.test import Client
 from django_q.conf import Conf
 
 from accounts.services import api_token_create
-from integrations import services as ipfs_services
-from integrations.models import IPFSRecord
+from pinning import services as ipfs_services
+from pinning.models import IPFSRecord
 from media_pipeline.models import TranscodeJob, Video
 from notifications.models import OutboundEmail
 from tests.ipfs.test_pin_flow import ready_video, session_hls  # noqa: F401 (fixture)
@@ -373,26 +373,3 @@ def test_queued_transcodes_quota(settings, alice, tmp_path, make_clip):
     assert "transcodes" in third.json()["message"]
     TranscodeJob.objects.filter(video__title="one").update(state=TranscodeJob.State.SUCCEEDED)
     assert upload_video("three").status_code == 201
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_gives_each_uploader_of_a_shared_record_their_own(alice, bob):
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    before = [("integrations", "0002_ipfs_sweeper_schedule")]
-    after = [("integrations", "0003_ipfs_record_one_uploader")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps.get_model("integrations", "IPFSRecord")
-    shared = old.objects.create(cid="QmShared", kind="file", name="shared.txt", backend="embedded", status="pinned")
-    shared.uploaded_by.add(alice.pk, bob.pk)
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    records = IPFSRecord.objects.filter(cid="QmShared").order_by("pk")
-    assert [(r.uploaded_by_id, r.status, r.name) for r in records] == [(alice.pk, "pinned", "shared.txt"),
-                                                                       (bob.pk, "pinned", "shared.txt")]

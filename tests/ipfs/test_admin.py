@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from integrations.models import IPFSRecord
+from pinning.models import IPFSRecord
 
 
 @pytest.fixture
