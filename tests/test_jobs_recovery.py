@@ -20,11 +20,11 @@ from django_q.models import OrmQ, Task
 from django_q.tasks import async_task
 
 from accounts.models import User
-from pinning.models import IPFSRecord
-from notifications.models import OutboundEmail
 from core.jobs import claim, queue_cluster
 from media_pipeline import hls, services
 from media_pipeline.models import TranscodeJob, Video
+from notifications.models import OutboundEmail
+from pinning.models import IPFSRecord
 from tests.fixtures.processes import ROOT, wait_for
 
 FOLLOW_UPS = {"pinning.tasks.ipfs_record_pin", "notifications.tasks.outbound_email_send"}

@@ -14,9 +14,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from pinning.models import IPFSRecord
 from media_pipeline.models import Rendition, TranscodeJob, Video
 from payments import services as payments
+from pinning.models import IPFSRecord
 
 pytestmark = pytest.mark.django_db
 

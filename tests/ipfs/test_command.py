@@ -7,8 +7,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from pinning import services
 from integrations.ipfs.dagpb import decode_node
+from pinning import services
 from tests.ipfs.test_importer import CHUNK, make_tree, pattern_bytes
 
 

@@ -15,13 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
 
-from pinning import services
 from integrations.ipfs.cid import cid_parse
 from integrations.ipfs.importer import Importer, ImportParams
 from integrations.localnet import free_port
-from pinning.models import IPFSRecord
 from media_pipeline.models import Video
 from media_pipeline.signals import video_deleting, video_ready
+from pinning import services
+from pinning.models import IPFSRecord
 from tests.ipfs.hls import make_hls_folder
 from tests.ipfs.pinning_server import PinningService
 
