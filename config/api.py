@@ -236,9 +236,9 @@ def health(request):
 
 from accounts.api import router as accounts_router  # noqa: E402
 from accounts.api import siwe_router  # noqa: E402
-from integrations.api import router as ipfs_router  # noqa: E402
 from media_pipeline.api import router as media_router  # noqa: E402
 from payments.api import router as payments_router  # noqa: E402
+from pinning.api import router as ipfs_router  # noqa: E402
 
 api.add_router("/auth/siwe", siwe_router)
 api.add_router("/auth", accounts_router)

@@ -129,7 +129,7 @@ def check_chain(rpc_url: str, expected_chain_id: int, timeout: float):
 @timed
 def check_ipfs(backend: str, timeout: float):
     """The configured IPFS backend's own health check (embedded blockstore, Kubo version, pinning service)."""
-    from integrations.services import ipfs_health
+    from pinning.services import ipfs_health
 
     return ipfs_health()
 

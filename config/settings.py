@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "accounts",
     "payments",
     "media_pipeline",
-    "integrations",
+    "pinning",
     "notifications",
     "demo",
 ]
@@ -63,7 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Requests for the separate gateway origin (IPFS_GATEWAY_ORIGIN) are answered here, before sessions.
-    "integrations.middleware.SubdomainGatewayMiddleware",
+    "pinning.middleware.SubdomainGatewayMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -3,8 +3,8 @@ from django.urls import include, path, re_path
 from django_q.admin import resubmit_task
 
 from config.api import api, unknown_api_path
-from integrations.views import ipfs_gateway, kubo_rpc
 from media_pipeline.playback_views import serve_signed_hls
+from pinning.views import ipfs_gateway, kubo_rpc
 
 admin.site.site_header = "Flowcast administration"
 admin.site.site_title = "Flowcast admin"

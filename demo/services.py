@@ -32,16 +32,16 @@ from web3.logs import DISCARD
 
 from config import health
 from core.errors import NotFound, PermissionDenied, ServiceError
-from integrations import services as ipfs_services
 from integrations.blockchain.deploy import has_code, send_transaction
 from integrations.blockchain.devkeys import ANVIL_DEV_KEYS, DEV_CHAIN_IDS
 from integrations.mail_sink import read_mailbox
-from integrations.models import IPFSRecord
 from media_pipeline import services as media_services
 from media_pipeline.models import TranscodeJob, Video
 from notifications.models import OutboundEmail
 from payments import services as payment_services
 from payments.models import PaymentStream
+from pinning import services as ipfs_services
+from pinning.models import IPFSRecord
 
 CREATOR_EMAIL = "demo-creator@flowcast.localhost"
 VIEWER_EMAIL = "demo-viewer@flowcast.localhost"
@@ -94,7 +94,7 @@ def tasks_inline() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def quiet_logs(names=("django-q", "httpx", "notifications", "integrations", "media_pipeline")) -> Iterator[None]:
+def quiet_logs(names=("django-q", "httpx", "notifications", "pinning", "media_pipeline")) -> Iterator[None]:
     """Per-request and per-task INFO lines (inline tasks, health checks) would bury the tour's own output."""
     loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]

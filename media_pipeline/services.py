@@ -71,16 +71,14 @@ class QuotaExceeded(ServiceError):
 # ---------------------------------------------------------------- quotas
 
 def storage_used(*, user) -> int:
-    """Bytes `user` stores: the sources of their videos and their IPFS uploads still pinned (or on the way)."""
+    """Bytes `user` stores: the sources of their videos and what other apps count for them (`storage_counting`:
+    IPFS uploads still pinned or on the way)."""
     from django.db.models import Sum
 
-    from integrations.models import IPFSRecord
+    from media_pipeline.signals import storage_counting
 
     sources = Video.objects.filter(owner=user).aggregate(total=Sum("source_size"))["total"] or 0
-    uploads = (IPFSRecord.objects.filter(uploaded_by=user)
-               .exclude(status__in=[IPFSRecord.Status.UNPINNING, IPFSRecord.Status.UNPINNED])
-               .aggregate(total=Sum("size"))["total"] or 0)
-    return sources + uploads
+    return sources + sum(size for _receiver, size in storage_counting.send(sender=Video, user=user))
 
 
 def storage_quota_check(*, user, adding: int) -> None:
@@ -658,7 +656,7 @@ def video_player_context(*, video: Video, viewer) -> dict:
     Playable → signed URLs; paid and not paid for → locked, with what unlocks it; not
     published yet → neither. The link to the IPFS copy appears once the HLS folder is pinned.
     """
-    from integrations.models import IPFSRecord
+    from integrations.ipfs.links import content_url
     from payments.services import video_unlock_terms
 
     card = video_card(video=video, viewer=viewer)
@@ -683,12 +681,12 @@ def video_player_context(*, video: Video, viewer) -> dict:
                                   for variant in playback["variants"]])
     # The IPFS copy is open to anyone with its CID: only a video that may be pinned (public, unlisted) and that
     # this viewer can play links it; a locked, paid or private video never shows one.
+    # `hls_cid` is set once the folder is pinned and cleared when its pin goes (video_ipfs_cids_set).
     if video.hls_cid and not player["locked"] and player["master_url"] \
             and video.visibility in settings.IPFS_PIN_VISIBILITIES:
-        pinned = IPFSRecord.objects.filter(cid=video.hls_cid, kind=IPFSRecord.Kind.DIRECTORY,
-                                           status=IPFSRecord.Status.PINNED).first()
-        if pinned is not None:
-            player.update(ipfs_cid=pinned.cid, ipfs_url=pinned.gateway_url)
+        player.update(ipfs_cid=video.hls_cid, ipfs_url=content_url(
+            video.hls_cid, gateway_url=settings.IPFS_GATEWAY_URL, gateway_origin=settings.IPFS_GATEWAY_ORIGIN,
+            directory=True))
     return player
 
 
@@ -740,3 +738,17 @@ def playback_access_check(*, video: Video, grant, target: Path, requester) -> No
                 raise PermissionDenied("This video is paid: pay the creator or stream to them to watch it.",
                                        code="payment_required")
             raise PermissionDenied("This playback link does not let you watch this video any more.")
+
+
+# ---------------------------------------------------------------- IPFS copies (written by the pinning app)
+
+def video_ipfs_cids_set(*, video_id: int, hls_cid: str | None = None, metadata_cid: str | None = None) -> int:
+    """Record where a video's HLS folder and metadata JSON are pinned on IPFS ("" forgets one, None leaves it).
+
+    The pinning app calls this when a pin completes or goes; the watch page links `hls_cid`. Returns the rows changed.
+    """
+    cids = {name: cid for name, cid in (("hls_cid", hls_cid), ("metadata_cid", metadata_cid)) if cid is not None}
+    if not cids:
+        return 0
+    with transaction.atomic():
+        return Video.objects.filter(pk=video_id).update(**cids)

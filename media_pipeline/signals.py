@@ -16,6 +16,9 @@ video_failed = Signal()
 video_deleting = Signal()
 # sender=Video, video=<Video>, previous=<str> (sent in the transaction that saved the new visibility)
 video_visibility_changed = Signal()
+# sender=Video, user=<User>; each receiver returns the bytes `user` stores in its own app (IPFS uploads),
+# which the storage quota counts beside the user's video sources
+storage_counting = Signal()
 
 
 # Receivers of this app: a new or replaced source queues a transcode. They only

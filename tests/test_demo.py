@@ -13,10 +13,10 @@ from django_q.brokers import get_broker
 
 from accounts.models import User
 from demo import services as demo
-from integrations.models import IPFSRecord
 from media_pipeline.models import Video
 from notifications.models import OutboundEmail
 from payments.models import PaymentStream
+from pinning.models import IPFSRecord
 from tests.fixtures.processes import ROOT
 from tests.fixtures.qcluster import child_environment
 

@@ -17,9 +17,9 @@ from ninja import NinjaAPI, Router
 
 from accounts.models import ApiToken, User
 from accounts.services import api_token_create
-from integrations.models import IPFSRecord
 from media_pipeline.models import TranscodeJob, Video
 from payments.models import PaymentStream
+from pinning.models import IPFSRecord
 from tests.api_inventory import api_operations, object_operations, operation
 from tests.chain_helpers import mirrored_payment
 

@@ -20,14 +20,14 @@ from django_q.models import OrmQ, Task
 from django_q.tasks import async_task
 
 from accounts.models import User
-from integrations.models import IPFSRecord
-from notifications.models import OutboundEmail
 from core.jobs import claim, queue_cluster
 from media_pipeline import hls, services
 from media_pipeline.models import TranscodeJob, Video
+from notifications.models import OutboundEmail
+from pinning.models import IPFSRecord
 from tests.fixtures.processes import ROOT, wait_for
 
-FOLLOW_UPS = {"integrations.tasks.ipfs_record_pin", "notifications.tasks.outbound_email_send"}
+FOLLOW_UPS = {"pinning.tasks.ipfs_record_pin", "notifications.tasks.outbound_email_send"}
 FAST_LEASE = {"WORK_HEARTBEAT_SECONDS": "0.5", "WORK_LEASE_SECONDS": "2", "WORK_SWEEP_INTERVAL": "0.5"}
 
 
@@ -97,7 +97,7 @@ def test_follow_up_tasks_of_a_long_worker_run_on_the_default_cluster(broker, cre
         """(func, cluster) of the tasks about this video's pins and its ready email (not, e.g., the welcome email)."""
         pins = set(IPFSRecord.objects.filter(object_id=video.pk).values_list("pk", flat=True))
         emails = set(OutboundEmail.objects.filter(template="video_ready").values_list("pk", flat=True))
-        ids = {"integrations.tasks.ipfs_record_pin": pins, "notifications.tasks.outbound_email_send": emails}
+        ids = {"pinning.tasks.ipfs_record_pin": pins, "notifications.tasks.outbound_email_send": emails}
         return {(task.func, task.cluster) for task in Task.objects.filter(func__in=FOLLOW_UPS)
                 if task.args and task.args[0] in ids[task.func]}
 

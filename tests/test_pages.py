@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from integrations.models import IPFSRecord
 from media_pipeline.models import Rendition, TranscodeJob, Video
+from media_pipeline.services import video_ipfs_cids_set
 from payments import services as payments
+from pinning.models import IPFSRecord
+from pinning.services import ipfs_record_unpin_request
 
 pytestmark = pytest.mark.django_db
 
@@ -176,14 +179,19 @@ def test_video_not_published_yet_says_so_to_its_owner_and_is_hidden_from_others(
 def test_ipfs_link_appears_once_the_hls_folder_is_pinned(creator, settings):
     settings.IPFS_GATEWAY_URL = "http://gateway.example/ipfs/"
     cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
-    video = published(creator, hls_cid=cid)
+    video = published(creator)
     record = IPFSRecord.objects.create(cid=cid, kind="directory", role="video_hls", name="hls", backend="embedded",
-                                       status="pinning")
+                                       status="pinning", content_type=ContentType.objects.get_for_model(Video),
+                                       object_id=video.pk)
     assert 'id="ipfs-link"' not in client_for().get(f"/watch/{video.pk}").content.decode()
-    record.status = "pinned"
-    record.save()
+    # the pin completes: the pinning app records the CID on the video (the pin flow tests cover that it does)
+    video_ipfs_cids_set(video_id=video.pk, hls_cid=cid)
+    IPFSRecord.objects.filter(pk=record.pk).update(status="pinned")
     html = client_for().get(f"/watch/{video.pk}").content.decode()
     assert f'href="http://gateway.example/ipfs/{cid}/"' in html
+    # unpinned on request: the video forgets the CID, so the page links nothing the gateway no longer serves
+    ipfs_record_unpin_request(record_id=record.pk)
+    assert 'id="ipfs-link"' not in client_for().get(f"/watch/{video.pk}").content.decode()
 
 
 def test_studio_needs_sign_in_and_shows_only_my_videos(creator, viewer):

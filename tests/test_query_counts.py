@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
-from integrations.models import IPFSRecord
 from media_pipeline.models import Rendition, Video
 from payments.models import IndexerCursor, Payment, PaymentStream
+from pinning.models import IPFSRecord
 from tests.api_inventory import list_operations, operation
 
 pytestmark = pytest.mark.django_db

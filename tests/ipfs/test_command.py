@@ -7,8 +7,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from integrations import services
 from integrations.ipfs.dagpb import decode_node
+from pinning import services
 from tests.ipfs.test_importer import CHUNK, make_tree, pattern_bytes
 
 
@@ -78,7 +78,7 @@ def test_bad_input_is_a_readable_error(node, args, message):
 
 @pytest.mark.django_db
 def test_records_and_retry(node, django_user_model):
-    from integrations.models import IPFSRecord
+    from pinning.models import IPFSRecord
 
     record = IPFSRecord.objects.create(name="x", kind="file", backend="embedded", status="failed", last_error="boom")
     out, _ = run("records", "--status", "failed")

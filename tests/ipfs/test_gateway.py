@@ -10,7 +10,7 @@ from integrations.ipfs.car import car_read
 from integrations.ipfs.cid import cid_digest, cid_parse
 from integrations.ipfs.dagpb import decode_node
 from integrations.ipfs.importer import ImportParams
-from integrations.services import ipfs_node
+from pinning.services import ipfs_node
 from tests.ipfs.hls import make_hls_folder
 from tests.ipfs.test_importer import CHUNK, pattern_bytes
 

@@ -7,8 +7,8 @@ from django.db import transaction
 from django_q.conf import Conf
 
 from integrations.ipfs.kubo import KuboRPCClient
-from integrations.models import IPFSRecord
 from media_pipeline.models import Video
+from pinning.models import IPFSRecord
 from tests.fixtures.processes import wait_for
 from tests.ipfs.test_pin_flow import ready_video, session_hls  # noqa: F401
 

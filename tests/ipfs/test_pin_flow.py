@@ -15,13 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
 
-from integrations import services
 from integrations.ipfs.cid import cid_parse
 from integrations.ipfs.importer import Importer, ImportParams
 from integrations.localnet import free_port
-from integrations.models import IPFSRecord
 from media_pipeline.models import Video
 from media_pipeline.signals import video_deleting, video_ready
+from pinning import services
+from pinning.models import IPFSRecord
 from tests.ipfs.hls import make_hls_folder
 from tests.ipfs.pinning_server import PinningService
 
@@ -241,7 +241,7 @@ def test_sweeper_schedule_exists(db):
     from django_q.models import Schedule
 
     schedule = Schedule.objects.get(name="ipfs-records-sweep")
-    assert schedule.func == "integrations.tasks.ipfs_records_sweep"
+    assert schedule.func == "pinning.tasks.ipfs_records_sweep"
     assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import ServiceError
-from integrations import services
+from pinning import selectors, services
 from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str
 from integrations.ipfs.importer import Importer, ImportParams
 from integrations.ipfs.node import IPFSError, NotAFile
-from integrations.models import IPFSRecord
+from pinning.models import IPFSRecord
 
 
 class ProgressBar:
@@ -170,10 +170,7 @@ class Command(BaseCommand):
         self.stdout.write(f"removed {report.removed} blocks ({report.freed_bytes} bytes); {report.kept} reachable from pins")
 
     def do_records(self, *, status, limit, **_):
-        records = IPFSRecord.objects.all()
-        if status:
-            records = records.filter(status=status)
-        for record in records[:limit]:
+        for record in selectors.ipfs_records(status=status)[:limit]:
             error = f"  error: {record.last_error[:120]}" if record.last_error else ""
             self.stdout.write(f"{record.pk:>6} {record.status:<9} {record.backend:<8} attempts={record.attempts} "
                               f"{record.cid or '-'} {record.name}{error}")

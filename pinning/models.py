@@ -1,11 +1,11 @@
-"""Models of the integrations app: IPFS records (one pin of one CID on one backend)."""
+"""Models of the pinning app: IPFS records (one pin of one CID on one backend)."""
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from integrations.gateway import content_url
+from pinning.gateway import content_url
 
 
 class IPFSRecord(models.Model):
@@ -66,7 +66,7 @@ class IPFSRecord(models.Model):
         verbose_name = "IPFS record"
         constraints = [
             models.CheckConstraint(condition=~models.Q(status="pinned") | ~models.Q(cid=""),
-                                   name="integrations_ipfsrecord_pinned_has_cid"),
+                                   name="pinning_ipfsrecord_pinned_has_cid"),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),

@@ -4,8 +4,8 @@ from django.utils.html import format_html
 
 from core.admin import badge
 from core.errors import ServiceError
-from integrations import services
-from integrations.models import IPFSRecord
+from pinning import services
+from pinning.models import IPFSRecord
 
 
 STATUS_TONES = {"pinned": "ok", "pinning": "busy", "queued": "waiting", "failed": "bad", "unpinning": "busy",

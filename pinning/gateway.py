@@ -10,14 +10,14 @@ User bytes never run script with the app's cookies (SECURITY.md): every response
 included, carries `X-Content-Type-Options: nosniff` and a `Content-Security-Policy` sandbox. On the app's
 origin the sandbox has no `allow-scripts` and anything but a passive type (video, audio, raster images,
 HLS playlists and segments, plain text, JSON) is an attachment. On the separate gateway origin
-(IPFS_GATEWAY_ORIGIN, one subdomain per CID, see integrations/middleware.py) HTML renders and its script
+(IPFS_GATEWAY_ORIGIN, one subdomain per CID, see pinning/middleware.py) HTML renders and its script
 runs, but still sandboxed without `allow-same-origin`: an opaque origin that can neither read nor write
 the cookies or storage of the app (which may be same-site) or of another CID.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from django.conf import settings
 
@@ -25,7 +25,8 @@ from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponsePerman
 from django.utils.html import format_html, format_html_join
 
 from core.http import UnsatisfiableRange, ascii_int, content_type_for, parse_byte_range
-from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str, cid_to_v1
+from integrations.ipfs import links
+from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str
 from integrations.ipfs.node import BlockMissing, CorruptBlock, EmbeddedNode, IPFSError, PathNotFound
 
 CAR_TYPE = "application/vnd.ipld.car"
@@ -53,13 +54,8 @@ def is_passive(content_type: str) -> bool:
 def content_url(cid: str, *, directory: bool = False, filename: str = "") -> str:
     """The link the app hands out for a CID: on the separate gateway origin when one is configured
     (`<cidv1>.<host>`, Kubo's subdomain form), else under IPFS_GATEWAY_URL."""
-    origin = settings.IPFS_GATEWAY_ORIGIN
-    if origin:
-        parts = urlsplit(origin)
-        url = f"{parts.scheme}://{cid_to_str(cid_to_v1(cid_parse(cid)))}.{parts.netloc}/"
-    else:
-        url = f"{settings.IPFS_GATEWAY_URL.rstrip('/')}/{cid}" + ("/" if directory else "")
-    return url + (f"?filename={quote(filename)}" if filename and not directory else "")
+    return links.content_url(cid, gateway_url=settings.IPFS_GATEWAY_URL, gateway_origin=settings.IPFS_GATEWAY_ORIGIN,
+                             directory=directory, filename=filename)
 
 
 def confine(response, *, separate_origin: bool, filename: str = ""):

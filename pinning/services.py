@@ -1,11 +1,12 @@
-"""What the integrations app does with IPFS: uploads, pins of a video's HLS folder and metadata, unpins, sweeps.
+"""What the pinning app does with IPFS: uploads, pins of a video's HLS folder and metadata, unpins, sweeps.
 
 An `IPFSRecord` row is the job. Pins run in django-q2 tasks that carry only the
 row id; `core.jobs.claim` moves a row queued → pinning in one conditional
 UPDATE so two workers never pin the same row. A failed attempt goes back to
 queued with a growing `next_attempt_at` (and its error kept) until
-IPFS_PIN_MAX_ATTEMPTS, then ends failed; the scheduled sweeper requeues rows
-that are due or whose worker stopped beating.
+IPFS_PIN_MAX_ATTEMPTS, then ends failed; the scheduled sweeper (`core.jobs.sweep_stale`
+plus the pin-specific rings) requeues rows that are due or whose worker stopped beating.
+A video's CID fields are written by `media_pipeline.services.video_ipfs_cids_set`.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from pathlib import Path
 
 import m3u8
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django import db
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
-from core.jobs import DEFAULT_QUEUE, claim, enqueue_on_commit, stale
+from core.jobs import DEFAULT_QUEUE, claim, enqueue_on_commit, retry_delay, stale, sweep_stale
 from integrations.ipfs.backends import (
     BackendError,
     Content,
@@ -40,7 +41,8 @@ from integrations.ipfs.importer import ImportParams
 from integrations.ipfs.kubo import KuboRPCClient
 from integrations.ipfs.node import EmbeddedNode, IPFSError, canonical_json
 from integrations.ipfs.pinning import PinningServiceClient
-from integrations.models import IPFSRecord
+from media_pipeline.services import storage_quota_check, video_ipfs_cids_set
+from pinning.models import IPFSRecord
 
 logger = logging.getLogger(__name__)
 Status = IPFSRecord.Status
@@ -48,6 +50,10 @@ Status = IPFSRecord.Status
 STALE_AFTER = timedelta(minutes=5)
 # How long a pin task waits on a remote pinning service before leaving the polling to the sweeper.
 POLL_WINDOW_SECONDS = 20.0
+# The longest wait between two attempts of a failed pin or unpin.
+RETRY_MAX_SECONDS = 6 * 3600
+# Which field of its video a pinned record's CID fills (a thumbnail's CID is in the metadata JSON).
+VIDEO_CID_FIELDS = {IPFSRecord.Role.VIDEO_HLS: "hls_cid", IPFSRecord.Role.VIDEO_METADATA: "metadata_cid"}
 
 
 # -- parts, built from settings ----------------------------------------------------
@@ -84,7 +90,7 @@ def ipfs_health() -> tuple[bool, str]:
 # -- queueing ---------------------------------------------------------------------
 def _enqueue(record_id: int, task: str = "ipfs_record_pin") -> None:
     """Ring the doorbell after commit on the default queue; the row already says what to do."""
-    enqueue_on_commit(f"integrations.tasks.{task}", record_id, queue=DEFAULT_QUEUE,
+    enqueue_on_commit(f"pinning.tasks.{task}", record_id, queue=DEFAULT_QUEUE,
                       stamp=IPFSRecord.objects.filter(pk=record_id))
 
 
@@ -96,9 +102,7 @@ def ipfs_upload_create(*, user, name: str, stream, size: int, kind: str = IPFSRe
     """
     if size > settings.IPFS_UPLOAD_MAX_BYTES:
         raise PayloadTooLarge(f"The upload is {size} bytes; the limit is {settings.IPFS_UPLOAD_MAX_BYTES} bytes.")
-    from media_pipeline.services import storage_quota_check  # the quota counts videos and uploads alike
-
-    storage_quota_check(user=user, adding=size)
+    storage_quota_check(user=user, adding=size)  # the quota counts videos and uploads alike
     name = (name or "upload").strip()[:255] or "upload"
     params = ipfs_import_params()
     added = ipfs_node().add_stream(stream, params=params)
@@ -140,7 +144,8 @@ def ipfs_video_records_queue(*, video) -> list[IPFSRecord]:
                     kind=kind, role=role, name=name[:255], source_path=source, backend=settings.IPFS_BACKEND,
                     content_type=content_type, object_id=video.pk, next_attempt_at=now)
             elif record.status != Status.PINNING:
-                # ready again (e.g. re-transcoded): import the new output
+                # ready again (e.g. re-transcoded): import the new output; the video links no CID until it is pinned
+                _video_cid_forget(record)
                 record.source_path, record.name, record.cid = source, name[:255], ""
                 record.status, record.attempts, record.last_error, record.next_attempt_at = Status.QUEUED, 0, "", now
                 record.save()
@@ -301,10 +306,15 @@ def _record_set_cid(record: IPFSRecord, cid: str, size: int | None, params: Impo
     record.cid = cid
 
 
-def _video_set_cid(record: IPFSRecord, cid: str) -> None:
-    field = {IPFSRecord.Role.VIDEO_HLS: "hls_cid", IPFSRecord.Role.VIDEO_METADATA: "metadata_cid"}.get(record.role)
-    if field and record.content_type_id and record.object_id:
-        record.content_type.model_class().objects.filter(pk=record.object_id).update(**{field: cid})
+def _video_record_cid_set(record: IPFSRecord, cid: str) -> None:
+    """Tell the record's video where its HLS folder or metadata now is ("" once it is no longer pinned)."""
+    field = VIDEO_CID_FIELDS.get(record.role)
+    if field and record.object_id:
+        video_ipfs_cids_set(video_id=record.object_id, **{field: cid})
+
+
+def _video_cid_forget(record: IPFSRecord) -> None:
+    _video_record_cid_set(record, "")
 
 
 def _record_outcome(record_id: int, outcome) -> str:
@@ -315,7 +325,7 @@ def _record_outcome(record_id: int, outcome) -> str:
                 heartbeat_at=timezone.now())
             record = IPFSRecord.objects.get(pk=record_id)
             if done:
-                _video_set_cid(record, record.cid)
+                _video_record_cid_set(record, record.cid)
             elif record.status == Status.UNPINNING:
                 _enqueue(record_id, "ipfs_record_unpin")  # deleted while we pinned: undo it
         return record.status
@@ -359,9 +369,8 @@ def _record_failed(record_id: int, error: str) -> str:
     return Status.FAILED
 
 
-def retry_delay(attempts: int) -> timedelta:
-    base = settings.IPFS_PIN_RETRY_BASE_SECONDS
-    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
+def pin_retry_delay(attempts: int) -> timedelta:
+    return retry_delay(attempts, base_seconds=settings.IPFS_PIN_RETRY_BASE_SECONDS, max_seconds=RETRY_MAX_SECONDS)
 
 
 def _record_retry_later(record_id: int, error: str) -> str:
@@ -369,7 +378,7 @@ def _record_retry_later(record_id: int, error: str) -> str:
     if record.attempts >= settings.IPFS_PIN_MAX_ATTEMPTS:
         return _record_failed(record_id, f"gave up after {record.attempts} attempts: {error}")
     IPFSRecord.objects.filter(pk=record_id, status=Status.PINNING).update(
-        status=Status.QUEUED, last_error=error[:5000], next_attempt_at=timezone.now() + retry_delay(record.attempts))
+        status=Status.QUEUED, last_error=error[:5000], next_attempt_at=timezone.now() + pin_retry_delay(record.attempts))
     return Status.QUEUED
 
 
@@ -386,6 +395,7 @@ def _records_unpin(records) -> int:
             continue
         IPFSRecord.objects.filter(pk=record.pk).update(status=Status.UNPINNING, attempts=0, last_error="",
                                                        next_attempt_at=timezone.now())
+        _video_cid_forget(record)  # no page links a CID that is going away
         _enqueue(record.pk, "ipfs_record_unpin")
         count += 1
     return count
@@ -415,7 +425,7 @@ def ipfs_video_visibility_changed(*, video, previous: str) -> int:
             return len(ipfs_video_records_queue(video=video))
         return 0
     with transaction.atomic():
-        type(video).objects.filter(pk=video.pk).update(hls_cid="", metadata_cid="")
+        video_ipfs_cids_set(video_id=video.pk, hls_cid="", metadata_cid="")
         video.hls_cid = video.metadata_cid = ""
         return _records_unpin(list(_video_records(video)))
 
@@ -440,7 +450,7 @@ def ipfs_record_unpin(*, record_id: int) -> str:
                 ipfs_backend(record.backend).unpin(cid=record.cid, request_id=record.remote_request_id)
             except BackendError as error:
                 IPFSRecord.objects.filter(pk=record_id).update(
-                    last_error=str(error)[:5000], next_attempt_at=timezone.now() + retry_delay(record.attempts + 1))
+                    last_error=str(error)[:5000], next_attempt_at=timezone.now() + pin_retry_delay(record.attempts + 1))
                 return Status.UNPINNING
         if not _cid_still_wanted(record, backend=None):
             node = ipfs_node()
@@ -463,30 +473,46 @@ def ipfs_record_unpin_request(*, record_id: int, user=None) -> IPFSRecord:
 
 
 # -- the sweeper ---------------------------------------------------------------------------
+def _record_lease_given_up(record: IPFSRecord) -> bool:
+    """Out of attempts and its worker gone: fail it, unless a worker claimed it meanwhile."""
+    error = f"gave up after {record.attempts} attempts: the worker stopped beating"
+    return bool(IPFSRecord.objects.filter(pk=record.pk, status=Status.PINNING, attempts=record.attempts).update(
+        status=Status.FAILED, last_error=error, heartbeat_at=timezone.now()))
+
+
 def ipfs_records_sweep() -> dict[str, int]:
-    """Requeue what a lost message or a dead worker left behind (scheduled every minute)."""
+    """Requeue what a lost message or a dead worker left behind (scheduled every minute).
+
+    The lease and the lost doorbell are the one sweeper shape (`core.jobs.sweep_stale`); beside it, what
+    only pins have: retries that came due, remote pins to ask about again, unpins to try again.
+    """
     now = timezone.now()
-    counts = {"requeued": 0, "revived": 0, "polled": 0, "unpins": 0}
-    # queued and due, and not handed to the queue since it became due (or handed long ago: message lost)
-    due = IPFSRecord.objects.filter(status=Status.QUEUED).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).filter(
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("next_attempt_at")) | Q(enqueued_at__lt=now - STALE_AFTER))
-    for record_id in due.values_list("pk", flat=True):
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    # queued and due, and not handed to the queue since it became due
+    retries = IPFSRecord.objects.filter(due, status=Status.QUEUED).filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("next_attempt_at")))
+    retry_ids = list(retries.values_list("pk", flat=True))
+    for record_id in retry_ids:
         _enqueue(record_id)
-        counts["requeued"] += 1
-    # a worker died while importing or pinning: back to the queue
-    dead = stale(IPFSRecord.objects.filter(remote_request_id=""), field="status", values=[Status.PINNING], older_than=STALE_AFTER)
-    for record_id in dead.values_list("pk", flat=True):
-        if IPFSRecord.objects.filter(pk=record_id, status=Status.PINNING).update(status=Status.QUEUED, next_attempt_at=now):
-            _enqueue(record_id)
-            counts["revived"] += 1
+    # A worker died while importing or pinning (back to the queue, or failed when out of attempts), or a queued
+    # row's message was lost: due, not handed to the queue within a lease, not waiting on a remote service.
+    leased = (IPFSRecord.objects.filter(due).exclude(pk__in=retry_ids)
+              .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - STALE_AFTER))
+              .filter(~Q(status=Status.PINNING) | Q(remote_request_id="")))
+    swept = sweep_stale(
+        leased, task="pinning.tasks.ipfs_record_pin", queue=DEFAULT_QUEUE, field="status", running=Status.PINNING,
+        waiting=Status.QUEUED, lease=STALE_AFTER, max_attempts=settings.IPFS_PIN_MAX_ATTEMPTS,
+        requeue_fields={"next_attempt_at": now, "last_error": "the worker stopped beating; queued again"},
+        give_up=_record_lease_given_up)
+    counts = {"requeued": len(retry_ids) + swept.rung, "revived": swept.requeued, "given_up": swept.failed,
+              "polled": 0, "unpins": 0}
     # a remote pinning service is working on it: ask again
     waiting = stale(IPFSRecord.objects.exclude(remote_request_id=""), field="status", values=[Status.PINNING],
                     older_than=timedelta(minutes=1))
     for record_id in waiting.values_list("pk", flat=True):
         _enqueue(record_id, "ipfs_record_poll")
         counts["polled"] += 1
-    unpins = IPFSRecord.objects.filter(status=Status.UNPINNING).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).filter(
+    unpins = IPFSRecord.objects.filter(due, status=Status.UNPINNING).filter(
         Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - timedelta(minutes=1)))
     for record_id in unpins.values_list("pk", flat=True):
         _enqueue(record_id, "ipfs_record_unpin")

@@ -7,17 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from accounts.auth import upload_auth, user_auth
-from core.errors import NotFound, PayloadTooLarge
+from core.errors import PayloadTooLarge
 from core.schemas import ErrorOut
-from integrations import services
+from pinning import selectors, services
 from integrations.ipfs.node import canonical_json
-from integrations.models import IPFSRecord
+from pinning.models import IPFSRecord
 
 router = Router(tags=["ipfs"], auth=user_auth)
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
@@ -48,22 +47,6 @@ class JSONUploadIn(Schema):
     data: Any
 
 
-def _visible_records(user):
-    """Staff see every record; a user the ones they uploaded and those of their videos."""
-    records = IPFSRecord.objects.all()
-    if user.is_staff:
-        return records
-    from django.contrib.contenttypes.models import ContentType
-
-    from media_pipeline.models import Video
-
-    video_type = ContentType.objects.get_for_model(Video)
-    mine = IPFSRecord.objects.filter(
-        Q(uploaded_by=user) | Q(content_type=video_type, object_id__in=Video.objects.filter(owner=user).values("pk"))
-    ).values("pk")
-    return records.filter(pk__in=mine)
-
-
 @router.post("/uploads", response={201: RecordOut, **ERRORS}, summary="Upload a file to IPFS", auth=upload_auth)
 def upload_file(request, payload: Form[UploadIn], file: File[UploadedFile]):
     """Imports the file (Kubo-identical CID) and pins it on the configured backend. Limit: IPFS_UPLOAD_MAX_BYTES."""
@@ -86,30 +69,22 @@ def upload_json(request, payload: JSONUploadIn):
 @router.get("/records", response=list[RecordOut], summary="My IPFS records")
 @paginate
 def list_records(request, status: str | None = None):
-    records = _visible_records(request.user)
-    if status:
-        records = records.filter(status=status)
-    return records.order_by("-created_at", "-id")
+    return selectors.ipfs_records_visible(user=request.user, status=status)
 
 
 @router.get("/records/{record_id}", response={200: RecordOut, **ERRORS}, summary="One record, with its gateway URL")
 def get_record(request, record_id: int):
-    record = _visible_records(request.user).filter(pk=record_id).first()
-    if record is None:
-        raise NotFound("No such IPFS record.")
-    return record
+    return selectors.ipfs_record_visible(user=request.user, record_id=record_id)
 
 
 @router.post("/records/{record_id}/retry", response={200: RecordOut, **ERRORS}, summary="Retry a failed pin")
 def retry_record(request, record_id: int):
-    if not _visible_records(request.user).filter(pk=record_id).exists():
-        raise NotFound("No such IPFS record.")
+    selectors.ipfs_record_visible(user=request.user, record_id=record_id)
     return services.ipfs_record_retry(record_id=record_id)
 
 
 @router.delete("/records/{record_id}", response={200: RecordOut, **ERRORS}, summary="Unpin one of my records")
 def unpin_record(request, record_id: int):
     """Unpins on the backend in the background (status `unpinning`, then `unpinned`)."""
-    if not _visible_records(request.user).filter(pk=record_id).exists():
-        raise NotFound("No such IPFS record.")
+    selectors.ipfs_record_visible(user=request.user, record_id=record_id)
     return services.ipfs_record_unpin_request(record_id=record_id, user=request.user)

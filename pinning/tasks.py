@@ -1,6 +1,6 @@
 """django-q2 entry points: each takes a record id and calls a service."""
 
-from integrations import services
+from pinning import services
 
 
 def ipfs_record_pin(record_id: int) -> str:

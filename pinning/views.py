@@ -2,7 +2,7 @@
 
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations import gateway, kubo_api, services
+from pinning import gateway, kubo_api, services
 
 
 def ipfs_gateway(request, cid: str, path: str = ""):

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpResponsePermanentRedirect
 
-from integrations import gateway
+from pinning import gateway
 from integrations.ipfs.cid import InvalidCID, cid_parse, cid_to_str, cid_to_v1, cid_version
 
 
@@ -53,7 +53,7 @@ class SubdomainGatewayMiddleware:
 
     @staticmethod
     def subdomain_request(request, label: str):
-        from integrations import services
+        from pinning import services
 
         try:
             if cid_version(cid_parse(label)) == 0:
