@@ -20,7 +20,7 @@ async function csrfToken(url) {
 
 export async function signInWithEthereum({ api = "/api/auth/siwe", csrfUrl = "/api/auth/csrf", statement = "", openWalletFn = openWallet } = {}) {
   const fields = await jsonOrError(await fetch(`${api}/nonce`, { credentials: "same-origin" }));
-  const ctx = await openWalletFn({ id: fields.chain_id });
+  const ctx = await openWalletFn({ id: fields.chain_id }, { switchChain: false });
   const message = createSiweMessage({
     domain: fields.domain,
     address: ctx.account,

@@ -94,12 +94,13 @@ export function makeClients(provider, account, chainConfig, { pollingInterval = 
   };
 }
 
-// Discover, connect, switch: what every wallet button does first.
-export async function openWallet(chainConfig, { providers, pollingInterval } = {}) {
+// Discover, connect, switch: what every wallet button does first. Signing a message needs no chain switch
+// (the SIWE message names its chain itself), so the sign-in button passes switchChain: false.
+export async function openWallet(chainConfig, { providers, pollingInterval, switchChain = true } = {}) {
   const found = providers || (await discoverProviders());
   if (!found.length) throw new WalletError("No browser wallet found. Install one (for example MetaMask or Rabby) and reload.", { code: "no_wallet" });
   const { provider, info } = found[0];
   const account = await connect(provider);
-  await ensureChain(provider, chainConfig);
+  if (switchChain) await ensureChain(provider, chainConfig);
   return { provider, info, ...makeClients(provider, account, chainConfig, { pollingInterval }) };
 }
