@@ -34,6 +34,10 @@ class Steps {
     item.querySelector(".step-text").textContent = text;
     return item;
   }
+  reset() {
+    this.items.clear();
+    this.list.replaceChildren();
+  }
   progress(name, value, max) {
     const item = this.items.get(name);
     let bar = item.querySelector("progress");
@@ -207,13 +211,14 @@ export function mountCheckout(container, { openWalletFn = openWallet } = {}) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
+    steps.reset();
     button.disabled = true;
     container.dataset.state = "paying";
     try {
       const chosen = mode() === "stream" ? terms() : null;
       steps.set("connect", "waiting", "Connect your wallet…");
       const ctx = await openWalletFn(config.chain, { pollingInterval: Math.min(config.pollIntervalMs, 1000) });
-      steps.set("connect", "done", `Connected: ${ctx.account}`);
+      steps.set("connect", "done", `Connected: ${ctx.account} (${ctx.info.name})`);
       const paid = chosen ? await payStream(ctx, config, chosen, steps) : await payOnce(ctx, config, steps);
       container.dispatchEvent(new CustomEvent("flowcast:paid", { bubbles: true, detail: { ...paid, account: ctx.account } }));
       const playback = await waitPlayable(config, steps);

@@ -35,7 +35,10 @@ export class WalletError extends Error {
 // What a wallet or a revert said, in one line a viewer can read.
 export function describeError(error) {
   if (!error) return "Unknown error.";
-  if (error.code === 4001 || (error.cause && error.cause.code === 4001)) return "You rejected the request in your wallet.";
+  // viem wraps the wallet's EIP-1193 error (4001: the user said no) in its own errors: walk the causes.
+  for (let e = error; e; e = e.cause) {
+    if (e.code === 4001) return "You rejected the request in your wallet.";
+  }
   return error.shortMessage || error.message || String(error);
 }
 

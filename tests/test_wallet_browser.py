@@ -64,9 +64,9 @@ def checkout_config(chain, *, stream_kind: str | None, stream_address: str | Non
     }
 
 
-def open_checkout(page, site: str, anvil, viewer: str, config: dict):
+def open_checkout(page, site: str, anvil, viewer: str, config: dict, **wallet_kind):
     wallet_urls.CHECKOUT["config"] = config
-    wallet = inject_wallet(page, rpc_url=anvil.url, account=viewer)
+    wallet = inject_wallet(page, rpc_url=anvil.url, account=viewer, **wallet_kind)
     response = page.goto(f"{site}/test-wallet/checkout/")
     # The app's CSP holds on the test page too: the bundle runs with script-src 'self', no eval.
     assert "script-src 'self'" in response.headers["content-security-policy"]
@@ -83,11 +83,13 @@ def events(page, name: str) -> list[dict]:
 def pay_and_confirm(page, chain, confirmations: int = 3):
     """Click pay; once the transaction has 1 of N confirmations, check nothing unlocks yet, mine the rest."""
     page.click("[data-checkout-pay]")
-    wait_for(page, "(document.querySelector('[data-progress=confirm]') || {}).value === 1")
-    assert page.evaluate("document.querySelector('#paywall').dataset.state") == "paying"
+    wait_for(page, "(document.querySelector('[data-progress=confirm]') || {}).value === 1"
+                   " || document.querySelector('#paywall').dataset.state === 'error'")
+    assert page.evaluate("document.querySelector('#paywall').dataset.state") == "paying", page.text_content("[data-checkout-error]")
     assert wallet_urls.PLAYBACK["polls"] == 0 and events(page, "flowcast:paid") == []
     chain.mine(confirmations - 1)
-    wait_for(page, "document.querySelector('#paywall').dataset.state === 'playable'")
+    wait_for(page, "['playable', 'error'].includes(document.querySelector('#paywall').dataset.state)")
+    assert page.evaluate("document.querySelector('#paywall').dataset.state") == "playable", page.text_content("[data-checkout-error]")
 
 
 def test_stream_on_our_contract_from_the_browser(page, site, anvil, contracts, anvil_snapshot):
@@ -145,7 +147,30 @@ def test_stream_on_sablier_from_the_browser(page, site, anvil, contracts, anvil_
     assert amounts[0] == MIN_RATE * DURATION and end - start == DURATION
     assert is_stream and cancelable and not canceled and not transferable
     assert wallet.calls.count("eth_sendTransaction") == 2  # approve, createWithDurations
+    assert "(Flowcast test wallet)" in page.text_content("[data-step=connect]")  # found through EIP-6963
     assert events(page, "flowcast:playable")
+
+
+def test_a_rejected_transaction_says_so_and_the_viewer_can_retry(page, site, anvil, contracts, anvil_snapshot):
+    chain, sablier = contracts
+    viewer, creator = chain.accounts[5], chain.accounts[4]
+    chain.mint(viewer, 10**18)
+    first_id = sablier.lockup.functions.nextStreamId().call()
+    wallet_urls.PLAYBACK["playable"] = lambda: sablier.lockup.functions.nextStreamId().call() > first_id
+    wallet = open_checkout(page, site, anvil, viewer, checkout_config(chain, stream_kind="sablier", stream_address=sablier.lockup.address,
+                                                                      creator=creator, confirmations=1))
+    wallet.rejected_methods.add("eth_sendTransaction")
+    page.click("[data-checkout-pay]")
+    wait_for(page, "document.querySelector('#paywall').dataset.state === 'error'")
+    assert page.text_content("[data-checkout-error]") == "You rejected the request in your wallet."
+    assert sablier.lockup.functions.nextStreamId().call() == first_id and page.is_enabled("[data-checkout-pay]")
+
+    wallet.rejected_methods.clear()
+    page.click("[data-checkout-pay]")
+    wait_for(page, "['playable', 'error'].includes(document.querySelector('#paywall').dataset.state)")
+    assert page.evaluate("document.querySelector('#paywall').dataset.state") == "playable", page.text_content("[data-checkout-error]")
+    assert sablier.lockup.functions.nextStreamId().call() == first_id + 1
+    assert page.text_content("[data-checkout-error]") == ""
 
 
 def test_one_time_payment_from_the_browser(page, site, anvil, contracts, anvil_snapshot):
@@ -156,8 +181,11 @@ def test_one_time_payment_from_the_browser(page, site, anvil, contracts, anvil_s
     before = chain.token.functions.balanceOf(creator).call()
     wallet_urls.PLAYBACK["playable"] = lambda: chain.token.functions.balanceOf(creator).call() >= before + price
     wallet = open_checkout(page, site, anvil, viewer, checkout_config(chain, stream_kind=None, stream_address=None, creator=creator,
-                                                                      price=price, confirmations=2))
+                                                                      price=price, confirmations=2),
+                           announce=False, set_window_ethereum=True)
     pay_and_confirm(page, chain, confirmations=2)
+    # No EIP-6963 announcement: the checkout fell back to window.ethereum.
+    assert "(Browser wallet)" in page.text_content("[data-step=connect]")
 
     assert chain.token.functions.balanceOf(creator).call() == before + price
     assert wallet.calls.count("eth_sendTransaction") == 1  # one transfer, no approve
