@@ -237,3 +237,21 @@ def test_sign_in_with_ethereum_button_links_then_signs_in(page, site, settings, 
     assert "Signed in as" in page.text_content("[data-siwe-status]")
     me = page.request.get(f"{site}/api/auth/me")
     assert me.ok and me.json()["id"] == user.pk
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"stream": {"kind": "superfluid", "address": "0x" + "11" * 20, "min_rate": "5"}}, 'stream.kind must be "flowcast" or "sablier"'),
+    ({"creator": "0x1234"}, "creator is not an address"),
+    ({"stream": {"kind": "flowcast", "address": "0x" + "11" * 20, "min_rate": "0.5"}}, "stream.min_rate must be a string of digits"),
+    ({"stream": None, "price": None}, "nothing to pay"),
+])
+def test_a_bad_checkout_config_shows_what_is_wrong_and_offers_no_button(page, site, anvil, contracts, change, message):
+    chain, _ = contracts
+    config = {**checkout_config(chain, stream_kind="flowcast", stream_address=chain.streams.address, creator=chain.accounts[4]),
+              **change}
+    wallet_urls.CHECKOUT["config"] = config
+    wallet = inject_wallet(page, rpc_url=anvil.url, account=chain.accounts[3])
+    page.goto(f"{site}/test-wallet/checkout/")
+    wait_for(page, "document.querySelector('#paywall').dataset.state === 'error'")
+    assert message in page.text_content("#paywall")
+    assert page.query_selector("[data-checkout-pay]") is None and wallet.calls == []
