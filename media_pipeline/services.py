@@ -30,6 +30,11 @@ from django.utils.http import RFC3986_SUBDELIMS
 from core.errors import NotFound, PayloadTooLarge, PermissionDenied, ServiceError
 from core.jobs import LONG_QUEUE, LeaseKeeper, attempt_begin, attempt_end, claim, enqueue_on_commit, heartbeat, stale
 from media_pipeline import hls
+from media_pipeline.hls.layout import (
+    COMMAND_NAME, HLS_DIR, LOG_NAME, STORYBOARD_IMAGE_NAME, STORYBOARD_VTT_NAME, THUMBNAIL_NAME, TranscodeFailed,
+    TranscodeInterrupted, TranscodeOutput,
+)
+from media_pipeline.hls.runner import log_tail
 from media_pipeline.ladder import PictureTooSmall, plan_ladder
 from media_pipeline.models import Rendition, TranscodeJob, Video
 from media_pipeline.playback_urls import InvalidPlaybackToken, playback_token, signing_keys, verify_playback_token
@@ -318,13 +323,13 @@ def _transcode_attempt(job: TranscodeJob, *, lease: LeaseKeeper, on_progress, on
             preset=settings.MEDIA_X264_PRESET, ffmpeg_binary=settings.FFMPEG_BINARY,
             ffprobe_binary=settings.FFPROBE_BINARY, on_progress=progress, on_start=on_ffmpeg_start,
         )
-    except (InvalidMedia, PictureTooSmall, hls.TranscodeFailed) as error:
+    except (InvalidMedia, PictureTooSmall, TranscodeFailed) as error:
         message = getattr(error, "message", None) or str(error)
-        transcode_fail(job=job, message=message, log=hls.log_tail(work / hls.LOG_NAME))
+        transcode_fail(job=job, message=message, log=log_tail(work / LOG_NAME))
         shutil.rmtree(work, ignore_errors=True)
         return refreshed(job)
-    except hls.TranscodeInterrupted as error:
-        transcode_interrupted(job=job, message=str(error), log=hls.log_tail(work / hls.LOG_NAME))
+    except TranscodeInterrupted as error:
+        transcode_interrupted(job=job, message=str(error), log=log_tail(work / LOG_NAME))
         shutil.rmtree(work, ignore_errors=True)
         return refreshed(job)
     except Exception as error:
@@ -353,10 +358,10 @@ def remove_work_folders(folder: Path) -> None:
                 shutil.rmtree(child, ignore_errors=True)
 
 
-def transcode_publish(*, job: TranscodeJob, output: hls.TranscodeOutput) -> bool:
+def transcode_publish(*, job: TranscodeJob, output: TranscodeOutput) -> bool:
     """Move the checked output into place in one rename and mark the video ready, or discard it."""
-    log = hls.log_tail(output.folder / hls.LOG_NAME)
-    for name in (hls.LOG_NAME, "command.json"):
+    log = log_tail(output.folder / LOG_NAME)
+    for name in (LOG_NAME, COMMAND_NAME):
         (output.folder / name).unlink(missing_ok=True)
     folder = video_folder(job.video_id)
     final = folder / f"{OUTPUT_PREFIX}{job.pk}"
@@ -385,10 +390,10 @@ def transcode_publish(*, job: TranscodeJob, output: hls.TranscodeOutput) -> bool
                 )
                 for r in output.renditions
             )
-            video.hls_path = f"{relative}/{hls.HLS_DIR}"
-            video.thumbnail = f"{relative}/{hls.THUMBNAIL_NAME}"
-            video.storyboard_image = f"{relative}/{hls.STORYBOARD_IMAGE_NAME}"
-            video.storyboard_vtt = f"{relative}/{hls.STORYBOARD_VTT_NAME}"
+            video.hls_path = f"{relative}/{HLS_DIR}"
+            video.thumbnail = f"{relative}/{THUMBNAIL_NAME}"
+            video.storyboard_image = f"{relative}/{STORYBOARD_IMAGE_NAME}"
+            video.storyboard_vtt = f"{relative}/{STORYBOARD_VTT_NAME}"
             video.status = Video.Status.READY
             video.error_message = ""
             video.ready_at = timezone.now()

@@ -23,7 +23,8 @@ from accounts.models import User
 from integrations.models import IPFSRecord
 from notifications.models import OutboundEmail
 from core.jobs import claim, queue_cluster
-from media_pipeline import hls, services
+from media_pipeline import services
+from media_pipeline.hls.layout import HLS_DIR, TranscodeOutput
 from media_pipeline.models import TranscodeJob, Video
 from tests.fixtures.processes import ROOT, wait_for
 
@@ -182,11 +183,11 @@ def test_a_slow_but_living_worker_keeps_its_lease(creator, make_clip, media_root
     assert job.attempt_history[0]["outcome"] != "lease_expired"
 
 
-def fake_output(folder: Path, marker: str) -> hls.TranscodeOutput:
+def fake_output(folder: Path, marker: str) -> TranscodeOutput:
     """A finished work folder (the fencing is about rows and renames, not about the encode)."""
-    (folder / hls.HLS_DIR).mkdir(parents=True)
-    (folder / hls.HLS_DIR / "master.m3u8").write_text(f"#EXTM3U\n# {marker}\n")
-    return hls.TranscodeOutput(folder=folder, renditions=[], duration=1.0)
+    (folder / HLS_DIR).mkdir(parents=True)
+    (folder / HLS_DIR / "master.m3u8").write_text(f"#EXTM3U\n# {marker}\n")
+    return TranscodeOutput(folder=folder, renditions=[], duration=1.0)
 
 
 def test_a_fenced_off_worker_cannot_publish_over_its_successor(creator, make_clip, media_root):
