@@ -30,3 +30,19 @@ def attempts_table(history):
         '<table class="attempt-history"><thead><tr><th>#</th><th>started</th><th>ended</th><th>worker</th>'
         "<th>outcome</th><th>reason</th></tr></thead><tbody>{}</tbody></table>", rows,
     )
+
+
+def duration_display(seconds: float | None) -> str:
+    """A duration column: "3:07", "1:02:05", or "—" when unknown."""
+    from core.text import duration_text
+
+    return duration_text(seconds) or "—"
+
+
+def size_display(num_bytes: int | None) -> str:
+    """A size column: "1.2 MB" (with the exact byte count on hover), or "—" when unknown."""
+    from django.template.defaultfilters import filesizeformat
+
+    if num_bytes is None:
+        return "—"
+    return format_html('<span title="{} bytes">{}</span>', f"{num_bytes:,}", filesizeformat(num_bytes))

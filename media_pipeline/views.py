@@ -1,7 +1,8 @@
 """Pages for people: the home listing, the player (`/watch/<id>`), a creator's studio and sign-in.
 
-Thin: the data comes from media_pipeline.services; the player's files go out through the same
-signed `/play/` links the API hands out.
+Thin: the data comes from media_pipeline.selectors and media_pipeline.playback, who may see what from
+media_pipeline.access; the player's files go out through the same signed `/play/` links the API hands
+out. What a page shows (a card, the player, a studio row) is put together here.
 """
 
 from django.conf import settings
@@ -12,9 +13,11 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from core.errors import NotFound
-from media_pipeline import services
+from core.errors import NotFound, PermissionDenied
+from core.text import duration_text
+from media_pipeline import playback, selectors
 from media_pipeline.models import Video
+from payments.services import video_unlock_terms
 
 HOME_PAGE_SIZE = 24
 
@@ -22,18 +25,18 @@ HOME_PAGE_SIZE = 24
 def home(request):
     """Ready public and paid videos, newest first."""
     # The cards show each creator's name: one join instead of a query per card.
-    videos = services.videos_visible(user=None).select_related("owner")
+    videos = selectors.videos_visible(user=None).select_related("owner")
     page = Paginator(videos, HOME_PAGE_SIZE).get_page(request.GET.get("page"))
-    cards = [services.video_card(video=video, viewer=request.user) for video in page]
+    cards = [video_card(video=video, viewer=request.user) for video in page]
     return render(request, "player/home.html", {"page": page, "cards": cards})
 
 
 def watch(request, video_id: int):
     try:
-        video = services.video_get(video_id=video_id, user=request.user)
+        video = selectors.video_get(video_id=video_id, user=request.user)
     except NotFound as error:
         raise Http404(error.message) from None
-    player = services.video_player_context(video=video, viewer=request.user)
+    player = player_context(video=video, viewer=request.user)
     return render(request, "player/watch.html", {"video": video, "player": player})
 
 
@@ -41,10 +44,64 @@ def watch(request, video_id: int):
 @ensure_csrf_cookie  # the upload form posts to the API with the session and this cookie's token
 def studio(request):
     return render(request, "player/studio.html", {
-        "videos": services.creator_videos(owner=request.user),
+        "videos": [studio_row(video=video, viewer=request.user)
+                   for video in selectors.creator_videos(owner=request.user)],
         "visibilities": Video.Visibility.choices,
         "max_upload_bytes": settings.MEDIA_MAX_UPLOAD_BYTES,
     })
+
+
+def video_card(*, video: Video, viewer) -> dict:
+    """One tile of a listing (home page): no queries beyond the video and its owner."""
+    return {
+        "id": video.pk,
+        "title": video.title,
+        "creator": video.owner.display_name or video.owner.email.split("@")[0],
+        "duration_text": duration_text(video.duration),
+        "paid": video.is_paid,
+        "thumbnail_url": playback.thumbnail_url(video=video, viewer=viewer),
+    }
+
+
+def studio_row(*, video: Video, viewer) -> dict:
+    """One row of the studio: the card, its status and its latest transcode's progress
+    (`job_state`, `job_progress` annotated by selectors.creator_videos)."""
+    return {**video_card(video=video, viewer=viewer), "status": video.status, "status_text": video.get_status_display(),
+            "visibility": video.get_visibility_display(), "error_message": video.error_message,
+            "job_state": video.job_state or "", "progress": int(video.job_progress or 0)}
+
+
+def player_context(*, video: Video, viewer) -> dict:
+    """What the player (watch page, admin preview) shows `viewer`; JSON-safe, player.js reads it as it is.
+
+    Playable → signed URLs; paid and not paid for → locked, with what unlocks it; not
+    published yet → neither. The link to the IPFS copy appears once the HLS folder is pinned.
+    """
+    card = video_card(video=video, viewer=viewer)
+    player = {
+        "video_id": video.pk, "title": video.title, "creator": card["creator"], "duration": video.duration,
+        "duration_text": card["duration_text"], "status": video.status, "status_text": video.get_status_display(),
+        "locked": False, "unlock": None, "master_url": "", "thumbnail_url": card["thumbnail_url"],
+        "storyboard_vtt_url": "", "storyboard_image_url": "", "renditions": [], "ipfs_cid": "", "ipfs_url": "",
+    }
+    try:
+        links = playback.playback_links(video=video, viewer=viewer)
+    except playback.NotReady:
+        pass
+    except PermissionDenied:
+        player["locked"] = True
+        player["unlock"] = video_unlock_terms(video=video) if video.is_paid else None
+    else:
+        player.update(master_url=links.master_url, thumbnail_url=links.thumbnail_url,
+                      storyboard_vtt_url=links.storyboard_vtt_url, storyboard_image_url=links.storyboard_image_url,
+                      renditions=[{"name": rendition.name, "width": rendition.width, "height": rendition.height,
+                                   "bandwidth": rendition.bandwidth} for rendition, _url in links.variants])
+        # The IPFS copy is open to anyone with its CID: only a video that may be pinned (public, unlisted) and
+        # that this viewer can play links it; a locked, paid or private video never shows one.
+        pinned = selectors.video_pinned_copy(video=video)
+        if pinned is not None:
+            player.update(ipfs_cid=pinned.cid, ipfs_url=pinned.gateway_url)
+    return player
 
 
 signin = auth_views.LoginView.as_view(template_name="player/signin.html", redirect_authenticated_user=True)

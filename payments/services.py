@@ -479,46 +479,8 @@ def stream_is_active(stream: PaymentStream, *, at: datetime | None = None) -> bo
     return stream.creation_confirmed and not stream.cancelled and stream.start_time <= at < stream.stop_time
 
 
-def video_playable_by(*, video, viewer) -> bool:
-    """Whether `viewer` may play `video`. Paid videos: the owner and staff always; others with a
-    confirmed payment ≥ price to the owner's wallet, or a confirmed, running, uncancelled stream to
-    the owner at ≥ the video's stream rate. Public and unlisted: everyone; private: owner and staff."""
-    is_owner_or_staff = bool(viewer and viewer.is_authenticated and (viewer.pk == video.owner_id or viewer.is_staff))
-    if video.visibility in ("public", "unlisted"):
-        return True
-    if video.visibility != "paid" or is_owner_or_staff:
-        return is_owner_or_staff
-    if viewer is None or not viewer.is_authenticated:
-        return False
-    owner_wallet = video.owner.wallet_address
-    if not owner_wallet or not viewer.wallet_address:
-        return False
-    deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
-    if deployment is None:
-        return False
-    if video.price is not None:
-        # Prices are in our token: a transfer of a token from an earlier deployment does not count.
-        paid = Payment.objects.filter(
-            chain_id=settings.CHAIN_ID, token_address=deployment.token_address,
-            status=Payment.Status.CONFIRMED, kind=Payment.Kind.TRANSFER,
-            from_address=viewer.wallet_address, to_address=owner_wallet, amount__gte=video.price,
-        )
-        if paid.exists():
-            return True
-    if video.stream_rate is not None:
-        now = timezone.now()
-        streaming = PaymentStream.objects.filter(
-            chain_id=settings.CHAIN_ID, token_address=deployment.token_address, sender=viewer.wallet_address, recipient=owner_wallet,
-            rate_per_second__gte=video.stream_rate, creation_confirmed=True, cancelled=False,
-            start_time__lte=now, stop_time__gt=now,
-        )
-        if streaming.exists():
-            return True
-    return False
-
-
 def video_unlock_terms(*, video) -> dict:
-    """What unlocks a paid video for a viewer, as `video_playable_by` checks it, in words and values."""
+    """What unlocks a paid video for a viewer, as `payments.selectors.viewer_has_paid` checks it, in words and values."""
     deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
     # In the token's own units (`0.5 FLOW`), as a wallet shows them; base units when the chain is silent.
     meta = token_meta_get(token_address=deployment.token_address) if deployment else TokenMeta(decimals=None)

@@ -176,7 +176,7 @@ def test_a_slow_but_living_worker_keeps_its_lease(creator, make_clip, media_root
     threading.Thread(target=work).start()
     requeued = 0
     while not done.wait(0.2):
-        requeued += services.transcode_jobs_sweep()["requeued"]
+        requeued += services.transcode_jobs_sweep().requeued
     job.refresh_from_db()
     assert slept and requeued == 0 and job.attempts == 1
     assert [entry["attempt"] for entry in job.attempt_history] == [1]
@@ -198,7 +198,7 @@ def test_a_fenced_off_worker_cannot_publish_over_its_successor(creator, make_cli
     stale_worker = TranscodeJob.objects.get(pk=job.pk)  # attempt 1, then it freezes
     services.attempt_begin(rows, pk=job.pk, attempt=1)
     TranscodeJob.objects.filter(pk=job.pk).update(heartbeat_at=stale_worker.heartbeat_at.replace(year=2000))
-    assert services.transcode_jobs_sweep()["requeued"] == 1
+    assert services.transcode_jobs_sweep().requeued == 1
     assert claim(rows, pk=job.pk, from_values=["queued"], to_value="running")
     successor = TranscodeJob.objects.get(pk=job.pk)
     services.attempt_begin(rows, pk=job.pk, attempt=2)

@@ -1,0 +1,78 @@
+"""Reads of the media pipeline: which videos a user sees, a creator's videos with their transcode, storage used."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+
+from core.errors import NotFound
+from media_pipeline.access import can_see, listed_videos_filter
+from media_pipeline.models import TranscodeJob, Video
+
+
+def storage_used(*, user) -> int:
+    """Bytes `user` stores: the sources of their videos and their IPFS uploads still pinned (or on the way)."""
+    from integrations.models import IPFSRecord
+
+    sources = Video.objects.filter(owner=user).aggregate(total=Sum("source_size"))["total"] or 0
+    uploads = (IPFSRecord.objects.filter(uploaded_by=user)
+               .exclude(status__in=[IPFSRecord.Status.UNPINNING, IPFSRecord.Status.UNPINNED])
+               .aggregate(total=Sum("size"))["total"] or 0)
+    return sources + uploads
+
+
+def videos_visible(*, user, status: str | None = None, owner_id: int | None = None) -> QuerySet:
+    """Videos a listing shows `user`: ready public and paid ones, plus their own and (staff) all."""
+    videos = Video.objects.all()
+    listed = listed_videos_filter(user=user)
+    if listed is not None:
+        videos = videos.filter(listed)
+    if status:
+        videos = videos.filter(status=status)
+    if owner_id:
+        videos = videos.filter(owner_id=owner_id)
+    return videos
+
+
+def videos_with_latest_job(videos: QuerySet) -> QuerySet:
+    """Annotate `job_state` and `job_progress` of each video's latest transcode (one query, no N+1)."""
+    latest = TranscodeJob.objects.filter(video=OuterRef("pk")).order_by("-created_at", "-id")
+    return videos.annotate(job_progress=Subquery(latest.values("progress")[:1]),
+                           job_state=Subquery(latest.values("state")[:1]))
+
+
+def creator_videos(*, owner) -> QuerySet:
+    """The studio's rows: every video of `owner` with its owner and latest transcode (`job_state`, `job_progress`)."""
+    return videos_with_latest_job(Video.objects.select_related("owner").filter(owner=owner))
+
+
+def video_get(*, video_id: int, user) -> Video:
+    """The video `user` may see (media_pipeline.access.can_see); NotFound otherwise, as for a missing one."""
+    try:
+        video = Video.objects.get(pk=video_id)  # get(): no ORDER BY to build for a primary key
+    except Video.DoesNotExist:
+        raise NotFound("No such video.") from None
+    if not can_see(video=video, user=user):
+        raise NotFound("No such video.")
+    return video
+
+
+def video_latest_job(*, video: Video) -> TranscodeJob | None:
+    """The video's latest transcode, or None before its first."""
+    return TranscodeJob.objects.filter(video=video).order_by("-created_at", "-id").first()
+
+
+def video_pinned_copy(*, video: Video):
+    """The pinned IPFS record of the video's HLS folder, when the video may be pinned (IPFS_PIN_VISIBILITIES)
+    and its current folder is pinned; None otherwise. The copy is open to anyone with its CID."""
+    from integrations.models import IPFSRecord
+
+    if not video.hls_cid or video.visibility not in settings.IPFS_PIN_VISIBILITIES:
+        return None
+    return IPFSRecord.objects.filter(cid=video.hls_cid, kind=IPFSRecord.Kind.DIRECTORY,
+                                     status=IPFSRecord.Status.PINNED).first()
+
+
+def video_renditions(*, video: Video) -> list:
+    """The rungs of the video's published ladder, highest first as they were written."""
+    return list(video.renditions.all())
