@@ -21,6 +21,11 @@ def storage_used(*, user) -> int:
     return sources + uploads
 
 
+def transcodes_active_count(*, user) -> int:
+    """Transcodes of `user`'s videos waiting or running."""
+    return TranscodeJob.objects.filter(video__owner=user, state__in=TranscodeJob.ACTIVE_STATES).count()
+
+
 def videos_visible(*, user, status: str | None = None, owner_id: int | None = None) -> QuerySet:
     """Videos a listing shows `user`: ready public and paid ones, plus their own and (staff) all."""
     videos = Video.objects.all()
@@ -55,6 +60,11 @@ def video_get(*, video_id: int, user) -> Video:
     if not can_see(video=video, user=user):
         raise NotFound("No such video.")
     return video
+
+
+def video_find(*, video_id: int) -> Video | None:
+    """The video with this id, whoever owns it (operator commands), or None."""
+    return Video.objects.filter(pk=video_id).first()
 
 
 def video_latest_job(*, video: Video) -> TranscodeJob | None:

@@ -85,7 +85,7 @@ def transcode_quota_check(*, user) -> None:
     limit = settings.USER_QUEUED_TRANSCODES_MAX
     if not limit:
         return
-    active = TranscodeJob.objects.filter(video__owner=user, state__in=TranscodeJob.ACTIVE_STATES).count()
+    active = selectors.transcodes_active_count(user=user)
     if active >= limit:
         raise QuotaExceeded(f"You have {active} transcodes waiting or running (the most at once is {limit}); "
                             f"upload again when one has finished.")
