@@ -32,17 +32,14 @@ def attempts_table(history):
     )
 
 
-def duration_display(seconds: float | None) -> str:
-    """A duration column: "3:07", "1:02:05", or "—" when unknown."""
-    from core.text import duration_text
 
-    return duration_text(seconds) or "—"
-
-
-def size_display(num_bytes: int | None) -> str:
-    """A size column: "1.2 MB" (with the exact byte count on hover), or "—" when unknown."""
-    from django.template.defaultfilters import filesizeformat
-
+def human_size(num_bytes: int | None) -> str:
+    """Bytes for people, in powers of 1024 with one decimal: `1536` → "1.5 KiB", `None` → "—"."""
     if num_bytes is None:
         return "—"
-    return format_html('<span title="{} bytes">{}</span>', f"{num_bytes:,}", filesizeformat(num_bytes))
+    value = float(num_bytes)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"

@@ -13,14 +13,15 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from core.admin import attempts_table, duration_display, size_display
+from core.admin import attempts_table, human_size
 from core.errors import ServiceError
+from core.text import duration_text
 from media_pipeline import playback, selectors, services
 from media_pipeline.models import Rendition, TranscodeJob, Video
 from media_pipeline.probe import sniff_container
 from media_pipeline.views import player_context
 
-OUTPUT_FIELDS = ("status", "error_message", "duration_text", "source_width", "source_height", "source_fps",
+OUTPUT_FIELDS = ("status", "error_message", "duration_clock", "source_width", "source_height", "source_fps",
                  "source_video_codec", "source_audio_codec", "source_size_text", "hls_path", "thumbnail",
                  "storyboard_image", "storyboard_vtt", "hls_cid", "metadata_cid", "ready_at", "created_at", "updated_at")
 
@@ -98,7 +99,7 @@ def progress_html(progress, state):
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
     form = VideoAdminForm
-    list_display = ("thumbnail_tag", "title", "owner", "visibility", "status", "progress", "duration_text",
+    list_display = ("thumbnail_tag", "title", "owner", "visibility", "status", "progress", "duration_clock",
                     "created_at")
     list_display_links = ("thumbnail_tag", "title")
     list_filter = ("status", "visibility")
@@ -109,7 +110,7 @@ class VideoAdmin(admin.ModelAdmin):
     actions = ("retranscode", "delete_outputs")
     fieldsets = (
         (None, {"fields": ("owner", "title", "description", "visibility", "price", "stream_rate", "source")}),
-        ("Transcode", {"fields": ("thumbnail_large", "status", "error_message", "duration_text", "source_width",
+        ("Transcode", {"fields": ("thumbnail_large", "status", "error_message", "duration_clock", "source_width",
                                   "source_height", "source_fps", "source_video_codec", "source_audio_codec",
                                   "source_size_text", "ready_at")}),
         ("Published outputs", {"classes": ("collapse",), "fields": ("hls_path", "thumbnail", "storyboard_image",
@@ -179,12 +180,12 @@ class VideoAdmin(admin.ModelAdmin):
         return progress_html(video.job_progress, video.job_state)
 
     @admin.display(description="duration", ordering="duration")
-    def duration_text(self, video):
-        return duration_display(video.duration)
+    def duration_clock(self, video):
+        return duration_text(video.duration) or "—"
 
     @admin.display(description="source size", ordering="source_size")
     def source_size_text(self, video):
-        return size_display(video.source_size)
+        return human_size(video.source_size)
 
     @admin.action(description="Re-transcode the selected videos", permissions=["change"])
     def retranscode(self, request, queryset):

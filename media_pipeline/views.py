@@ -17,7 +17,8 @@ from core.errors import NotFound, PermissionDenied
 from core.text import duration_text
 from media_pipeline import playback, selectors
 from media_pipeline.models import Video
-from payments.services import video_unlock_terms
+from media_pipeline.access import paid_terms
+from payments.services import TokenMeta, deployment_get, token_amount_format, token_meta_get
 
 HOME_PAGE_SIZE = 24
 
@@ -90,7 +91,7 @@ def player_context(*, video: Video, viewer) -> dict:
         pass
     except PermissionDenied:
         player["locked"] = True
-        player["unlock"] = video_unlock_terms(video=video) if video.is_paid else None
+        player["unlock"] = unlock_terms(video=video) if video.is_paid else None
     else:
         player.update(master_url=links.master_url, thumbnail_url=links.thumbnail_url,
                       storyboard_vtt_url=links.storyboard_vtt_url, storyboard_image_url=links.storyboard_image_url,
@@ -102,6 +103,38 @@ def player_context(*, video: Video, viewer) -> dict:
         if pinned is not None:
             player.update(ipfs_cid=pinned.cid, ipfs_url=pinned.gateway_url)
     return player
+
+
+def unlock_terms(*, video: Video) -> dict:
+    """What unlocks a paid video for a viewer (media_pipeline.access.paid_terms), in words and values."""
+    terms = paid_terms(video)
+    try:
+        deployment = deployment_get()
+    except NotFound:
+        deployment = None
+    # In the token's own units (`0.5 FLOW`), as a wallet shows them; base units when the chain is silent.
+    meta = token_meta_get(token_address=deployment.token_address) if deployment else TokenMeta(decimals=None)
+    price_text = None if terms.price is None else token_amount_format(amount=terms.price, meta=meta)
+    rate_text = None if terms.stream_rate is None else token_amount_format(amount=terms.stream_rate, meta=meta)
+    ways = []
+    if price_text:
+        ways.append(f"pay at least {price_text} once")
+    if rate_text:
+        ways.append(f"open a payment stream of at least {rate_text} per second")
+    summary = ("To watch, " + " or ".join(ways) + " to the creator's wallet, from the wallet linked to your account"
+               f" (chain {settings.CHAIN_ID}).")
+    return {
+        "summary": summary,
+        "recipient": terms.creator_wallet,
+        "token": deployment.token_address if deployment else "",
+        "stream_contract": deployment.stream_address if deployment else "",
+        "chain_id": settings.CHAIN_ID,
+        # Token base units as decimal strings: exact beyond 2**53 (JSON numbers are not).
+        "price": None if terms.price is None else str(terms.price),
+        "stream_rate": None if terms.stream_rate is None else str(terms.stream_rate),
+        "price_text": price_text,
+        "stream_rate_text": rate_text,
+    }
 
 
 signin = auth_views.LoginView.as_view(template_name="player/signin.html", redirect_authenticated_user=True)

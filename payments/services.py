@@ -479,34 +479,6 @@ def stream_is_active(stream: PaymentStream, *, at: datetime | None = None) -> bo
     return stream.creation_confirmed and not stream.cancelled and stream.start_time <= at < stream.stop_time
 
 
-def video_unlock_terms(*, video) -> dict:
-    """What unlocks a paid video for a viewer, as `payments.selectors.viewer_has_paid` checks it, in words and values."""
-    deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
-    # In the token's own units (`0.5 FLOW`), as a wallet shows them; base units when the chain is silent.
-    meta = token_meta_get(token_address=deployment.token_address) if deployment else TokenMeta(decimals=None)
-    price_text = None if video.price is None else token_amount_format(amount=video.price, meta=meta)
-    rate_text = None if video.stream_rate is None else token_amount_format(amount=video.stream_rate, meta=meta)
-    ways = []
-    if price_text:
-        ways.append(f"pay at least {price_text} once")
-    if rate_text:
-        ways.append(f"open a payment stream of at least {rate_text} per second")
-    summary = ("To watch, " + " or ".join(ways) + " to the creator's wallet, from the wallet linked to your account"
-               f" (chain {settings.CHAIN_ID}).")
-    return {
-        "summary": summary,
-        "recipient": video.owner.wallet_address or "",
-        "token": deployment.token_address if deployment else "",
-        "stream_contract": deployment.stream_address if deployment else "",
-        "chain_id": settings.CHAIN_ID,
-        # Token base units as decimal strings: exact beyond 2**53 (JSON numbers are not).
-        "price": None if video.price is None else str(video.price),
-        "stream_rate": None if video.stream_rate is None else str(video.stream_rate),
-        "price_text": price_text,
-        "stream_rate_text": rate_text,
-    }
-
-
 # --- wallets and Sign-In with Ethereum ----------------------------------------------------------
 
 SIWE_NONCE_TTL = timedelta(minutes=10)
