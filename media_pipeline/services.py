@@ -28,12 +28,12 @@ from core.jobs import (
     LONG_QUEUE, LeaseKeeper, SweepCounts, attempt_begin, attempt_end, claim, enqueue_on_commit, heartbeat, sweep_stale,
 )
 from media_pipeline import hls, selectors
+from media_pipeline.access import can_manage
 from media_pipeline.hls.layout import (
     COMMAND_NAME, HLS_DIR, LOG_NAME, STORYBOARD_IMAGE_NAME, STORYBOARD_VTT_NAME, THUMBNAIL_NAME, TranscodeFailed,
     TranscodeInterrupted, TranscodeOutput,
 )
 from media_pipeline.hls.runner import log_tail
-from media_pipeline.access import can_manage
 from media_pipeline.ladder import PictureTooSmall, plan_ladder
 from media_pipeline.models import Rendition, TranscodeJob, Video
 from media_pipeline.probe import InvalidMedia, ProbeLimits, probe_source, sniff_container
