@@ -94,7 +94,8 @@ def make_videos(count: int) -> int:
     call_command("migrate", verbosity=0)
     owner = User.objects.create_user(email="creator@example.com", password="bench-creator-password")
     videos = Video.objects.bulk_create(
-        Video(owner=owner, title=f"Video {n}", description="A benchmark video.", visibility="public", status="ready",
+        Video(owner=owner, title=f"Video {n}", description="A benchmark video.", visibility=Video.Visibility.PUBLIC,
+              status=Video.Status.READY,
               hls_path=f"videos/{n}/out-1/hls", thumbnail=f"videos/{n}/out-1/thumbnail.jpg",
               storyboard_vtt=f"videos/{n}/out-1/storyboard.vtt", storyboard_image=f"videos/{n}/out-1/storyboard.jpg",
               duration=120, source_width=1920, source_height=1080, source_fps=30)

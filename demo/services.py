@@ -31,11 +31,13 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 
 from config import health
-from core.errors import NotFound, PermissionDenied, ServiceError
+from core.errors import NotFound, ServiceError
 from integrations.blockchain.deploy import has_code, send_transaction
 from integrations.blockchain.devkeys import ANVIL_DEV_KEYS, DEV_CHAIN_IDS
 from integrations.mail_sink import read_mailbox
+from media_pipeline import playback
 from media_pipeline import services as media_services
+from media_pipeline.access import PaymentRequired
 from media_pipeline.models import TranscodeJob, Video
 from notifications.models import OutboundEmail
 from payments import services as payment_services
@@ -273,15 +275,16 @@ def demo_pins_follow(*, video: Video, on_progress: Progress, timeout: float, pic
 
 
 def demo_playback_check(*, video: Video, viewer) -> str | None:
-    """Whether `viewer` may play the video, asked through the service the playback API calls; when allowed,
-    the signed master playlist URL issued to them (checked to open their file)."""
+    """Whether `viewer` may play the video, asked through the links the playback API hands out (the one
+    access rule, media_pipeline.access); None when refused for want of payment. When allowed, the signed
+    master playlist URL issued to them (checked to open their file)."""
     try:
-        master_url = media_services.video_playback(video=video, viewer=viewer)["master_url"]
-    except PermissionDenied:
+        master_url = playback.playback_links(video=video, viewer=viewer).master_url
+    except PaymentRequired:
         return None
     link = resolve(master_url).kwargs
-    media_services.playback_file(video_id=link["video_id"], token=link["token"], path=link["path"],
-                                 requester=lambda: viewer)
+    playback.playback_file(video_id=link["video_id"], token=link["token"], path=link["path"],
+                           requester=lambda: viewer)
     return settings.SITE_URL + master_url
 
 

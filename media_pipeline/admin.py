@@ -13,14 +13,16 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from core.admin import attempts_table
+from core.admin import attempts_table, human_size
 from core.errors import ServiceError
-from media_pipeline import services
+from core.text import duration_text
+from media_pipeline import playback, selectors, services
 from media_pipeline.models import Rendition, TranscodeJob, Video
 from media_pipeline.probe import sniff_container
+from media_pipeline.views import player_context
 
-OUTPUT_FIELDS = ("status", "error_message", "duration", "source_width", "source_height", "source_fps",
-                 "source_video_codec", "source_audio_codec", "source_size", "hls_path", "thumbnail",
+OUTPUT_FIELDS = ("status", "error_message", "duration_clock", "source_width", "source_height", "source_fps",
+                 "source_video_codec", "source_audio_codec", "source_size_text", "hls_path", "thumbnail",
                  "storyboard_image", "storyboard_vtt", "hls_cid", "metadata_cid", "ready_at", "created_at", "updated_at")
 
 
@@ -97,7 +99,7 @@ def progress_html(progress, state):
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
     form = VideoAdminForm
-    list_display = ("thumbnail_tag", "title", "owner", "visibility", "status", "progress", "duration_display",
+    list_display = ("thumbnail_tag", "title", "owner", "visibility", "status", "progress", "duration_clock",
                     "created_at")
     list_display_links = ("thumbnail_tag", "title")
     list_filter = ("status", "visibility")
@@ -108,9 +110,9 @@ class VideoAdmin(admin.ModelAdmin):
     actions = ("retranscode", "delete_outputs")
     fieldsets = (
         (None, {"fields": ("owner", "title", "description", "visibility", "price", "stream_rate", "source")}),
-        ("Transcode", {"fields": ("thumbnail_large", "status", "error_message", "duration", "source_width",
+        ("Transcode", {"fields": ("thumbnail_large", "status", "error_message", "duration_clock", "source_width",
                                   "source_height", "source_fps", "source_video_codec", "source_audio_codec",
-                                  "source_size", "ready_at")}),
+                                  "source_size_text", "ready_at")}),
         ("Published outputs", {"classes": ("collapse",), "fields": ("hls_path", "thumbnail", "storyboard_image",
                                                                     "storyboard_vtt", "hls_cid", "metadata_cid",
                                                                     "created_at", "updated_at")}),
@@ -127,7 +129,7 @@ class VideoAdmin(admin.ModelAdmin):
         if obj is not None:
             # The same player viewers get (player/_player.html), and the latest transcode (annotated by
             # get_queryset) to follow live.
-            context["player"] = services.video_player_context(video=obj, viewer=request.user)
+            context["player"] = player_context(video=obj, viewer=request.user)
             context["latest_job"] = {"state": obj.job_state, "progress": obj.job_progress} if obj.job_state else None
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -156,20 +158,20 @@ class VideoAdmin(admin.ModelAdmin):
         return True
 
     def get_queryset(self, request):
-        return services.videos_with_latest_job(super().get_queryset(request))
+        return selectors.videos_with_latest_job(super().get_queryset(request))
 
     @admin.display(description="")
     def thumbnail_tag(self, video):
         if not video.thumbnail:
             return "—"
         return format_html('<img src="{}" alt="" style="height:54px;border-radius:3px">',
-                           services.media_url(video=video, path=video.thumbnail))
+                           playback.media_url(video=video, path=video.thumbnail))
 
     @admin.display(description="thumbnail")
     def thumbnail_large(self, video):
         if not video.thumbnail:
             return "—"
-        return format_html('<img src="{}" alt="" style="max-width:480px">', services.media_url(video=video, path=video.thumbnail))
+        return format_html('<img src="{}" alt="" style="max-width:480px">', playback.media_url(video=video, path=video.thumbnail))
 
     @admin.display(description="progress", ordering="job_progress")
     def progress(self, video):
@@ -178,8 +180,12 @@ class VideoAdmin(admin.ModelAdmin):
         return progress_html(video.job_progress, video.job_state)
 
     @admin.display(description="duration", ordering="duration")
-    def duration_display(self, video):
-        return services.duration_text(video.duration) or "—"
+    def duration_clock(self, video):
+        return duration_text(video.duration) or "—"
+
+    @admin.display(description="source size", ordering="source_size")
+    def source_size_text(self, video):
+        return human_size(video.source_size)
 
     @admin.action(description="Re-transcode the selected videos", permissions=["change"])
     def retranscode(self, request, queryset):

@@ -1,6 +1,6 @@
 """Videos API (mounted at /api/videos): upload, list, detail, job progress, playback, delete.
 
-Thin: schemas in, one service call, schemas out. Files are served through signed,
+Thin: schemas in, one service or selector call, schemas out; who may do what is media_pipeline.access. Files are served through signed,
 expiring links (`/play/{id}/{token}/...`, see media_pipeline/playback_views.py) that work
 as a path prefix, so the relative URLs inside playlists and the storyboard keep the grant.
 """
@@ -16,8 +16,9 @@ from ninja.pagination import paginate
 from accounts.auth import optional_auth, upload_auth, user_auth
 from core.errors import NotFound, PermissionDenied, ServiceError
 from core.schemas import ErrorOut
-from media_pipeline import services
-from media_pipeline.models import TranscodeJob, Video
+from media_pipeline import playback, selectors, services
+from media_pipeline.access import can_manage
+from media_pipeline.models import Video
 
 router = Router(tags=["videos"])
 
@@ -28,7 +29,7 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 class UploadIn(Schema):
     title: str
     description: str = ""
-    visibility: Literal["public", "unlisted", "private", "paid"] = "public"
+    visibility: Literal[tuple(Video.Visibility.values)] = Video.Visibility.PUBLIC.value
     # Token base units as decimal strings: exact beyond 2**53.
     price: str | None = None
     stream_rate: str | None = None
@@ -107,7 +108,7 @@ class PlaybackOut(Schema):
 
 
 class ListFilters(Schema):
-    status: Literal["uploaded", "queued", "processing", "ready", "failed"] | None = None
+    status: Literal[tuple(Video.Status.values)] | None = None
     owner: int | None = None
 
 
@@ -119,11 +120,24 @@ def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
     }
     data["price"] = None if video.price is None else str(video.price)
     data["stream_rate"] = None if video.stream_rate is None else str(video.stream_rate)
-    data["thumbnail_url"] = services.thumbnail_url(video=video, viewer=viewer) or None
+    data["thumbnail_url"] = playback.thumbnail_url(video=video, viewer=viewer) or None
     if with_renditions:
         data.update(source_fps=video.source_fps, source_video_codec=video.source_video_codec,
-                    source_audio_codec=video.source_audio_codec, renditions=list(video.renditions.all()))
+                    source_audio_codec=video.source_audio_codec, renditions=selectors.video_renditions(video=video))
     return data
+
+
+RENDITION_FIELDS = tuple(RenditionOut.model_fields)
+
+
+def playback_out(links: playback.PlaybackLinks) -> dict:
+    return {
+        "master_url": links.master_url, "thumbnail_url": links.thumbnail_url,
+        "storyboard_vtt_url": links.storyboard_vtt_url, "storyboard_image_url": links.storyboard_image_url,
+        "expires_at": links.expires_at,
+        "variants": [{**{field: getattr(rendition, field) for field in RENDITION_FIELDS}, "url": url}
+                     for rendition, url in links.variants],
+    }
 
 
 def parse_amount(name: str, value: str | None) -> int | None:
@@ -152,7 +166,7 @@ def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = No
 @paginate
 def list_videos(request, filters: Query[ListFilters]):
     """Ready public and paid videos, plus your own (staff: all). Filter by `status` and `owner`."""
-    return VideoList(services.videos_visible(user=request.user, status=filters.status, owner_id=filters.owner),
+    return VideoList(selectors.videos_visible(user=request.user, status=filters.status, owner_id=filters.owner),
                      viewer=request.user)
 
 
@@ -175,17 +189,17 @@ class VideoList:
 
 @router.get("/{int:video_id}", response={200: VideoDetailOut, **ERRORS}, auth=optional_auth)
 def video_detail(request, video_id: int):
-    video = services.video_get(video_id=video_id, user=request.user)
+    video = selectors.video_get(video_id=video_id, user=request.user)
     return video_out(video, viewer=request.user, with_renditions=True)
 
 
 @router.get("/{int:video_id}/job", response={200: JobOut, **ERRORS}, auth=user_auth)
 def video_job(request, video_id: int):
     """The latest transcode of the video, with its progress (owner and staff)."""
-    video = services.video_get(video_id=video_id, user=request.user)
-    if not services.can_manage(video=video, user=request.user):
+    video = selectors.video_get(video_id=video_id, user=request.user)
+    if not can_manage(video=video, user=request.user):
         raise PermissionDenied("Only the owner or staff may see the transcode.")
-    job = TranscodeJob.objects.filter(video=video).order_by("-created_at", "-id").first()
+    job = selectors.video_latest_job(video=video)
     if job is None:
         raise NotFound("This video has no transcode yet.")
     return job
@@ -194,13 +208,13 @@ def video_job(request, video_id: int):
 @router.get("/{int:video_id}/playback", response={200: PlaybackOut, **ERRORS}, auth=optional_auth)
 def video_playback(request, video_id: int):
     """Signed, expiring URLs of the master playlist, its variants, thumbnail and storyboard."""
-    video = services.video_get(video_id=video_id, user=request.user)
-    return services.video_playback(video=video, viewer=request.user)
+    video = selectors.video_get(video_id=video_id, user=request.user)
+    return playback_out(playback.playback_links(video=video, viewer=request.user))
 
 
 @router.delete("/{int:video_id}", response={204: None, **ERRORS}, auth=user_auth)
 def delete_video(request, video_id: int):
     """Delete the video and every file it has (owner and staff)."""
-    video = services.video_get(video_id=video_id, user=request.user)
+    video = selectors.video_get(video_id=video_id, user=request.user)
     services.video_delete(video=video, actor=request.user)
     return Status(204, None)

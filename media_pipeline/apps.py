@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class MediaPipelineConfig(AppConfig):
     name = "media_pipeline"
+    verbose_name = "Videos"
 
     def ready(self):
         # Connects the receivers (no database access here).

@@ -10,7 +10,7 @@ from accounts.models import TokenScope
 from accounts.services import api_token_find
 from core.errors import NotFound, PermissionDenied
 from core.http import content_type_for, ranged_file_response
-from media_pipeline import services
+from media_pipeline import playback
 
 
 def requester_of(request):
@@ -28,7 +28,7 @@ def requester_of(request):
 @require_safe
 def serve_signed_hls(request, video_id: int, token: str, path: str):
     try:
-        target = services.playback_file(video_id=video_id, token=token, path=path, requester=lambda: requester_of(request))
+        target = playback.playback_file(video_id=video_id, token=token, path=path, requester=lambda: requester_of(request))
     except PermissionDenied as error:
         return HttpResponseForbidden(error.message, content_type="text/plain; charset=utf-8")
     except NotFound as error:

@@ -442,7 +442,7 @@ def verification_email_queue(*, email_address: str) -> list[OutboundEmail]:
 
 
 def video_ready_email_queue(*, video) -> list[OutboundEmail]:
-    from media_pipeline.services import duration_text
+    from core.text import duration_text
 
     owner = video.owner
     duration = duration_text(video.duration)

@@ -21,7 +21,8 @@ from django_q.tasks import async_task
 
 from accounts.models import User
 from core.jobs import claim, queue_cluster
-from media_pipeline import hls, services
+from media_pipeline import services
+from media_pipeline.hls.layout import HLS_DIR, TranscodeOutput
 from media_pipeline.models import TranscodeJob, Video
 from notifications.models import OutboundEmail
 from pinning.models import IPFSRecord
@@ -175,18 +176,18 @@ def test_a_slow_but_living_worker_keeps_its_lease(creator, make_clip, media_root
     threading.Thread(target=work).start()
     requeued = 0
     while not done.wait(0.2):
-        requeued += services.transcode_jobs_sweep()["requeued"]
+        requeued += services.transcode_jobs_sweep().requeued
     job.refresh_from_db()
     assert slept and requeued == 0 and job.attempts == 1
     assert [entry["attempt"] for entry in job.attempt_history] == [1]
     assert job.attempt_history[0]["outcome"] != "lease_expired"
 
 
-def fake_output(folder: Path, marker: str) -> hls.TranscodeOutput:
+def fake_output(folder: Path, marker: str) -> TranscodeOutput:
     """A finished work folder (the fencing is about rows and renames, not about the encode)."""
-    (folder / hls.HLS_DIR).mkdir(parents=True)
-    (folder / hls.HLS_DIR / "master.m3u8").write_text(f"#EXTM3U\n# {marker}\n")
-    return hls.TranscodeOutput(folder=folder, renditions=[], duration=1.0)
+    (folder / HLS_DIR).mkdir(parents=True)
+    (folder / HLS_DIR / "master.m3u8").write_text(f"#EXTM3U\n# {marker}\n")
+    return TranscodeOutput(folder=folder, renditions=[], duration=1.0)
 
 
 def test_a_fenced_off_worker_cannot_publish_over_its_successor(creator, make_clip, media_root):
@@ -197,7 +198,7 @@ def test_a_fenced_off_worker_cannot_publish_over_its_successor(creator, make_cli
     stale_worker = TranscodeJob.objects.get(pk=job.pk)  # attempt 1, then it freezes
     services.attempt_begin(rows, pk=job.pk, attempt=1)
     TranscodeJob.objects.filter(pk=job.pk).update(heartbeat_at=stale_worker.heartbeat_at.replace(year=2000))
-    assert services.transcode_jobs_sweep()["requeued"] == 1
+    assert services.transcode_jobs_sweep().requeued == 1
     assert claim(rows, pk=job.pk, from_values=["queued"], to_value="running")
     successor = TranscodeJob.objects.get(pk=job.pk)
     services.attempt_begin(rows, pk=job.pk, attempt=2)

@@ -138,7 +138,7 @@ def test_job_progress_detail_and_playback_of_a_ready_video(creator, viewer, make
 def test_playback_link_expires(creator, make_clip, settings):
     video = ready_video(creator, make_clip(width=320, height=240, seconds=1))
     from media_pipeline.playback_urls import playback_token, signing_keys
-    from media_pipeline.services import media_url
+    from media_pipeline.playback import media_url
 
     token = playback_token(video_id=video.pk, viewer_id=0, expires=int(time.time()) - 1, keys=signing_keys())
     response = client_for(creator).get(media_url(video=video, path=f"{video.hls_path}/master.m3u8", token=token))

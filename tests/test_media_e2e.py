@@ -113,7 +113,7 @@ def test_killed_worker_publishes_nothing_and_the_requeued_job_completes(start_lo
 
     start_long_cluster()
     # The sweeper (a django-q2 schedule in production) finds the silent job and requeues it.
-    assert services.transcode_jobs_sweep(older_than=timedelta(0))["requeued"] == 1
+    assert services.transcode_jobs_sweep(older_than=timedelta(0)).requeued == 1
     wait_for(lambda: status_of(video.pk) in {"ready", "failed"}, timeout=240, what="retried video done")
     video.refresh_from_db()
     job.refresh_from_db()

@@ -8,6 +8,11 @@ import m3u8
 import pytest
 
 from media_pipeline import hls
+from media_pipeline.hls.layout import (
+    HLS_DIR, MASTER_NAME, STORYBOARD_IMAGE_NAME, STORYBOARD_VTT_NAME, THUMBNAIL_NAME, VARIANT_NAME, TranscodeFailed,
+)
+from media_pipeline.hls.playlists import segment_rates
+from media_pipeline.hls.storyboard import plan_storyboard, write_storyboard_vtt
 from media_pipeline.ladder import plan_ladder
 from tests.media_helpers import LADDER, first_video_frame, picture_size, transcode_clip
 
@@ -38,11 +43,11 @@ def test_ladder_small_source_gets_one_rung_at_its_size_and_fps_is_capped():
 
 
 def master_of(folder):
-    return m3u8.load(str(folder / hls.HLS_DIR / hls.MASTER_NAME))
+    return m3u8.load(str(folder / HLS_DIR / MASTER_NAME))
 
 
 def check_segments(folder, rung_name, *, width, height):
-    playlist_path = folder / hls.HLS_DIR / rung_name / hls.VARIANT_NAME
+    playlist_path = folder / HLS_DIR / rung_name / VARIANT_NAME
     playlist = m3u8.load(str(playlist_path))
     assert playlist.is_endlist and playlist.playlist_type == "vod"
     assert len(playlist.segments) >= 2
@@ -69,8 +74,8 @@ def test_1080p_clip_gives_four_aligned_rungs_and_a_complete_master(make_clip, tm
         assert info_.frame_rate == 30.0
         assert info_.audio == "audio"
         # BANDWIDTH is at least the measured peak segment rate; AVERAGE-BANDWIDTH the measured mean.
-        rates, covered, video_bytes = hls.segment_rates(output.folder / hls.HLS_DIR / rendition.playlist)
-        audio_rates, audio_covered, audio_bytes = hls.segment_rates(output.folder / hls.HLS_DIR / "audio" / hls.VARIANT_NAME)
+        rates, covered, video_bytes = segment_rates(output.folder / HLS_DIR / rendition.playlist)
+        audio_rates, audio_covered, audio_bytes = segment_rates(output.folder / HLS_DIR / "audio" / VARIANT_NAME)
         assert info_.bandwidth >= max(rates) + max(audio_rates) - 1
         assert info_.average_bandwidth == pytest.approx(video_bytes * 8 / covered + audio_bytes * 8 / audio_covered, rel=0.001)
         assert info_.average_bandwidth <= info_.bandwidth
@@ -84,15 +89,15 @@ def test_360p_clip_gives_one_rung_and_a_thumbnail_for_a_3_second_clip(make_clip,
     source = make_clip(width=640, height=360, seconds=3)
     _, _, output = transcode_clip(source, tmp_path / "out")
     assert [p.stream_info.resolution for p in master_of(output.folder).playlists] == [(640, 360)]
-    assert picture_size(output.folder / hls.THUMBNAIL_NAME) == (640, 360)
+    assert picture_size(output.folder / THUMBNAIL_NAME) == (640, 360)
     # The storyboard: one sprite, and a VTT whose cues cover the clip and point inside the sprite.
-    sprite_width, sprite_height = picture_size(output.folder / hls.STORYBOARD_IMAGE_NAME)
-    cues = [line for line in (output.folder / hls.STORYBOARD_VTT_NAME).read_text().splitlines() if "#xywh=" in line]
+    sprite_width, sprite_height = picture_size(output.folder / STORYBOARD_IMAGE_NAME)
+    cues = [line for line in (output.folder / STORYBOARD_VTT_NAME).read_text().splitlines() if "#xywh=" in line]
     assert len(cues) == 3
     for cue in cues:
         x, y, w, h = map(int, cue.split("#xywh=")[1].split(","))
         assert x + w <= sprite_width and y + h <= sprite_height
-    assert (output.folder / hls.STORYBOARD_VTT_NAME).read_text().startswith("WEBVTT")
+    assert (output.folder / STORYBOARD_VTT_NAME).read_text().startswith("WEBVTT")
 
 
 def test_portrait_clip_keeps_its_aspect_ratio(make_clip, tmp_path):
@@ -101,7 +106,7 @@ def test_portrait_clip_keeps_its_aspect_ratio(make_clip, tmp_path):
     assert [p.stream_info.resolution for p in master_of(output.folder).playlists] == [(720, 1280), (480, 854), (360, 640)]
     for rendition in output.renditions:
         frame = check_segments(output.folder, rendition.name, width=rendition.width, height=rendition.height)
-        first = first_video_frame(output.folder / hls.HLS_DIR / rendition.name / frame.segments[0].uri)
+        first = first_video_frame(output.folder / HLS_DIR / rendition.name / frame.segments[0].uri)
         assert first.get("sample_aspect_ratio", "1:1") in {"1:1", "0:1"}
 
 
@@ -113,14 +118,14 @@ def test_clip_without_audio_has_no_audio_group(make_clip, tmp_path):
     [variant] = master.playlists
     assert variant.stream_info.audio is None and "mp4a" not in variant.stream_info.codecs
     assert variant.stream_info.resolution == (320, 240)
-    assert not (output.folder / hls.HLS_DIR / "audio").exists()
+    assert not (output.folder / HLS_DIR / "audio").exists()
     check_segments(output.folder, ladder_plan.rungs[0].name, width=320, height=240)
 
 
 def test_ffmpeg_failure_raises_readable_error(make_clip, tmp_path, settings):
     source = make_clip(width=320, height=240, seconds=1)
     bad_plan = plan(320, 240)
-    with pytest.raises(hls.TranscodeFailed, match="ffmpeg could not transcode"):
+    with pytest.raises(TranscodeFailed, match="ffmpeg could not transcode"):
         hls.transcode_to_folder(
             source=source, source_format="mov,mp4,m4a,3gp,3g2,mj2", folder=tmp_path / "out", plan=bad_plan,
             duration=1, source_width=320, source_height=240,
@@ -150,19 +155,19 @@ def test_phone_rotation_metadata_is_applied(make_clip, tmp_path):
     _, _, output = transcode_clip(rotated, tmp_path / "out", segment_seconds=1)
     [variant] = master_of(output.folder).playlists
     assert variant.stream_info.resolution == (240, 320)
-    check_segments_count = m3u8.load(str(output.folder / hls.HLS_DIR / variant.uri)).segments
-    assert first_video_frame(output.folder / hls.HLS_DIR / "240p" / check_segments_count[0].uri)["width"] == 240
-    assert picture_size(output.folder / hls.THUMBNAIL_NAME) == (240, 320)
+    check_segments_count = m3u8.load(str(output.folder / HLS_DIR / variant.uri)).segments
+    assert first_video_frame(output.folder / HLS_DIR / "240p" / check_segments_count[0].uri)["width"] == 240
+    assert picture_size(output.folder / THUMBNAIL_NAME) == (240, 320)
 
 
 def test_storyboard_plan_widens_the_interval_for_long_videos_and_vtt_covers_the_duration(tmp_path):
-    short = hls.plan_storyboard(duration=3, width=1920, height=1080, interval=2, max_tiles=100)
+    short = plan_storyboard(duration=3, width=1920, height=1080, interval=2, max_tiles=100)
     assert (short.interval, short.count, short.columns, short.rows) == (2, 2, 2, 1)
-    long = hls.plan_storyboard(duration=4 * 3600, width=1080, height=1920, interval=2, max_tiles=100)
+    long = plan_storyboard(duration=4 * 3600, width=1080, height=1920, interval=2, max_tiles=100)
     assert long.count <= 100 and long.interval == 144 and long.columns * long.rows >= long.count
     assert long.tile_height == 284  # portrait tiles keep the aspect ratio
-    hls.write_storyboard_vtt(folder=tmp_path, plan=short, duration=3)
-    text = (tmp_path / hls.STORYBOARD_VTT_NAME).read_text()
+    write_storyboard_vtt(folder=tmp_path, plan=short, duration=3)
+    text = (tmp_path / STORYBOARD_VTT_NAME).read_text()
     assert "00:00:00.000 --> 00:00:02.000" in text and "00:00:02.000 --> 00:00:03.000" in text
 
 

@@ -10,7 +10,10 @@ from django.conf import settings
 from django.core.files import File
 
 from accounts.models import User
-from media_pipeline import hls, services
+from media_pipeline import services
+from media_pipeline.hls.command import build_command
+from media_pipeline.hls.layout import HLS_DIR, LOG_NAME
+from media_pipeline.hls.runner import run_ffmpeg
 from media_pipeline.ladder import plan_ladder, snap_fps
 from media_pipeline.models import Video
 from media_pipeline.probe import probe_source
@@ -69,11 +72,11 @@ def test_a_variable_frame_rate_source_comes_out_at_a_standard_rate(tmp_path):
                        max_fps=60, segment_seconds=2, audio_kbps=128)
     assert plan.fps == 30.0
     folder = tmp_path / "out"
-    (folder / hls.HLS_DIR).mkdir(parents=True)
-    command = hls.build_command(source=source, source_format=info.format_name, folder=folder, plan=plan,
-                                preset="veryfast", ffmpeg_binary=settings.FFMPEG_BINARY)
-    hls.run_ffmpeg(command, cwd=tmp_path, duration=info.duration, log_path=folder / hls.LOG_NAME)
-    segment = sorted((folder / hls.HLS_DIR).rglob("*.ts"))[0]
+    (folder / HLS_DIR).mkdir(parents=True)
+    command = build_command(source=source, source_format=info.format_name, folder=folder, plan=plan,
+                            preset="veryfast", ffmpeg_binary=settings.FFMPEG_BINARY)
+    run_ffmpeg(command, cwd=tmp_path, duration=info.duration, log_path=folder / LOG_NAME)
+    segment = sorted((folder / HLS_DIR).rglob("*.ts"))[0]
     # The output's stream rate as ffmpeg reads it back (r_frame_rate, "30 fps").
     header = subprocess.run([settings.FFMPEG_BINARY, "-hide_banner", "-i", str(segment)], capture_output=True,
                             text=True).stderr

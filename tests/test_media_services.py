@@ -256,12 +256,12 @@ def test_sweeper_requeues_a_silent_job_and_gives_up_after_the_attempt_limit(owne
     # A worker claimed it and died (no heartbeat since).
     TranscodeJob.objects.filter(pk=job.pk).update(state="running", attempts=1, heartbeat_at=None)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60))["requeued"] == 1
+        assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60)).requeued == 1
     assert len(callbacks) == 1
     job.refresh_from_db()
     assert job.state == "queued"
     TranscodeJob.objects.filter(pk=job.pk).update(state="running", attempts=2, heartbeat_at=None)
-    assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60))["failed"] == 1
+    assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60)).failed == 1
     video.refresh_from_db()
     assert video.status == "failed" and "giving up" in video.error_message
     # A live job (fresh heartbeat) is left alone.
@@ -338,9 +338,9 @@ def test_sweeper_rings_again_for_a_queued_job_whose_message_was_lost(owner, make
     job = video.transcode_jobs.get()
     TranscodeJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60))["rung"] == 1
+        assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60)).rung == 1
     assert len(callbacks) == 1, "queued again on commit, not before"
     job.refresh_from_db()
     assert job.state == "queued" and job.heartbeat_at > timezone.now() - timedelta(minutes=1)
     # Rung once per silence: a second sweep right after leaves it alone.
-    assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60))["rung"] == 0
+    assert services.transcode_jobs_sweep(older_than=timedelta(seconds=60)).rung == 0

@@ -10,7 +10,7 @@ from integrations.blockchain.rpc import ChainRPC
 from media_pipeline.models import Video
 from payments.models import ChainDeployment
 from payments import services
-from payments.services import video_playable_by
+from media_pipeline.access import can_watch
 from tests.chain_helpers import deploy_recorded_chain_an_hour_behind
 
 pytestmark = pytest.mark.django_db
@@ -37,21 +37,21 @@ def setup(anvil_factory, settings):
 
 def test_one_off_payment_unlocks_only_when_confirmed_and_large_enough(setup):
     chain, video, creator, viewer, streamer, sync = setup
-    assert not video_playable_by(video=video, viewer=viewer)
+    assert not can_watch(video=video, viewer=viewer)
     chain.transfer(chain.accounts[1], chain.accounts[2], 999)
     sync()
-    assert not video_playable_by(video=video, viewer=viewer)  # below the price
+    assert not can_watch(video=video, viewer=viewer)  # below the price
     chain.transfer(chain.accounts[1], chain.accounts[2], 1000)
     sync(confirmations=3)
-    assert not video_playable_by(video=video, viewer=viewer)  # pending: not deep enough yet
+    assert not can_watch(video=video, viewer=viewer)  # pending: not deep enough yet
     chain.mine(3)
     sync(confirmations=3)
-    assert video_playable_by(video=video, viewer=viewer)
-    assert not video_playable_by(video=video, viewer=streamer)  # someone else's payment
+    assert can_watch(video=video, viewer=viewer)
+    assert not can_watch(video=video, viewer=streamer)  # someone else's payment
     other = Video.objects.create(owner=streamer, title="Other", visibility="paid", price=10)
-    assert not video_playable_by(video=other, viewer=viewer)  # paid to another creator
+    assert not can_watch(video=other, viewer=viewer)  # paid to another creator
     ChainDeployment.objects.update(token_address="0x" + "5" * 40)
-    assert not video_playable_by(video=video, viewer=viewer)  # paid in a token we no longer price in
+    assert not can_watch(video=video, viewer=viewer)  # paid in a token we no longer price in
 
 
 def test_an_active_stream_unlocks_until_cancelled(setup):
@@ -59,11 +59,11 @@ def test_an_active_stream_unlocks_until_cancelled(setup):
     now = chain.timestamp()
     stream_id, _ = chain.create_stream(chain.accounts[3], chain.accounts[2], rate=5, start=now + 5, duration=7200)
     sync()
-    assert video_playable_by(video=video, viewer=streamer)
-    assert not video_playable_by(video=video, viewer=viewer)
+    assert can_watch(video=video, viewer=streamer)
+    assert not can_watch(video=video, viewer=viewer)
     chain.cancel(chain.accounts[3], stream_id)
     sync()
-    assert not video_playable_by(video=video, viewer=streamer)
+    assert not can_watch(video=video, viewer=streamer)
 
 
 def test_a_slow_or_ended_stream_does_not_unlock(setup):
@@ -72,7 +72,7 @@ def test_a_slow_or_ended_stream_does_not_unlock(setup):
     chain.create_stream(chain.accounts[3], chain.accounts[2], rate=4, start=now + 5, duration=7200)  # too slow
     chain.create_stream(chain.accounts[3], chain.accounts[2], rate=50, start=now + 5, duration=600)  # ended ~50 min ago
     sync()
-    assert not video_playable_by(video=video, viewer=streamer)
+    assert not can_watch(video=video, viewer=streamer)
 
 
 def test_owner_staff_and_anonymous(setup):
@@ -80,11 +80,11 @@ def test_owner_staff_and_anonymous(setup):
 
     chain, video, creator, viewer, streamer, sync = setup
     staff = User.objects.create_user("staff@example.com", "pw-123456789", is_staff=True)
-    assert video_playable_by(video=video, viewer=creator)
-    assert video_playable_by(video=video, viewer=staff)
-    assert not video_playable_by(video=video, viewer=AnonymousUser())
-    assert not video_playable_by(video=video, viewer=None)
+    assert can_watch(video=video, viewer=creator)
+    assert can_watch(video=video, viewer=staff)
+    assert not can_watch(video=video, viewer=AnonymousUser())
+    assert not can_watch(video=video, viewer=None)
     private = Video.objects.create(owner=creator, title="Private", visibility="private")
-    assert not video_playable_by(video=private, viewer=viewer) and video_playable_by(video=private, viewer=creator)
+    assert not can_watch(video=private, viewer=viewer) and can_watch(video=private, viewer=creator)
     public = Video.objects.create(owner=creator, title="Public", visibility="public")
-    assert video_playable_by(video=public, viewer=None)
+    assert can_watch(video=public, viewer=None)

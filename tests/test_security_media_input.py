@@ -27,7 +27,8 @@ from django.test import Client
 from accounts.models import User
 from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
-from media_pipeline import hls
+from media_pipeline.hls.command import build_command
+from media_pipeline.hls.layout import HLS_DIR, MASTER_NAME, THUMBNAIL_NAME
 from media_pipeline.ladder import plan_ladder
 from media_pipeline.probe import SOURCE_DEMUXERS, InvalidMedia, probe_source, sniff_container
 from tests.fixtures.clips import require_ffmpeg
@@ -287,7 +288,7 @@ def test_no_later_run_can_be_built_for_a_format_off_the_allow_list(format_name, 
     plan = plan_ladder(width=320, height=240, fps=30, has_audio=False, ladder=[("240p", 240, 400)], max_fps=60,
                        segment_seconds=2, audio_kbps=128)
     with pytest.raises(InvalidMedia, match=REFUSAL):
-        hls.build_command(source=tmp_path / "source.mp4", source_format=format_name, folder=tmp_path, plan=plan,
+        build_command(source=tmp_path / "source.mp4", source_format=format_name, folder=tmp_path, plan=plan,
                           preset="ultrafast", ffmpeg_binary="ffmpeg")
 
 
@@ -309,5 +310,5 @@ def test_every_container_on_the_allow_list_still_transcodes(name, video_codec, a
                    check=True)
     info, _, output = transcode_clip(source, tmp_path / "out", segment_seconds=1)
     assert info.format_name in SOURCE_DEMUXERS and info.has_audio
-    assert (output.folder / hls.HLS_DIR / hls.MASTER_NAME).is_file() and [r.height for r in output.renditions] == [240]
-    assert (output.folder / hls.THUMBNAIL_NAME).stat().st_size > 0
+    assert (output.folder / HLS_DIR / MASTER_NAME).is_file() and [r.height for r in output.renditions] == [240]
+    assert (output.folder / THUMBNAIL_NAME).stat().st_size > 0

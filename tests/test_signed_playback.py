@@ -9,8 +9,8 @@ from django.test import Client
 from accounts.models import User
 from accounts.services import api_token_create
 from media_pipeline.models import Video
+from media_pipeline.playback import media_url
 from media_pipeline.playback_urls import playback_token, signing_keys
-from media_pipeline.services import media_url
 from tests.chain_helpers import mirrored_payment
 
 pytestmark = pytest.mark.django_db

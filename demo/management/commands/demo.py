@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.errors import ServiceError
 from demo import services
+from media_pipeline.access import PaymentRequired
 from media_pipeline.models import Video
 from payments.services import stream_is_active
 
@@ -94,7 +95,7 @@ class Command(BaseCommand):
                                   until=lambda: all(services.demo_stream_row(stream_id=i).cancelled for i in cancelled))
         if services.demo_playback_check(video=film, viewer=viewer.user) is None:
             self.say(self.style.WARNING("refused: paid video, and no payment or stream from the viewer yet "
-                                        "(the API answers 403 payment_required)"))
+                                        f"(the API answers 403 {PaymentRequired.code})"))
         else:
             self.say("already playable for the viewer (an earlier payment to the creator)")
 

@@ -14,7 +14,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import ServiceError
-from media_pipeline import services
+from media_pipeline import selectors, services
 from media_pipeline.models import TranscodeJob, Video
 
 BAR_WIDTH = 30
@@ -58,7 +58,7 @@ class Command(BaseCommand):
 
     def video_and_job(self, target, *, owner, title, visibility):
         if target.isdigit():
-            video = Video.objects.filter(pk=int(target)).first()
+            video = selectors.video_find(video_id=int(target))
             if video is None:
                 raise CommandError(f"No video with id {target}.")
             return video, services.transcode_request(video=video)
@@ -69,7 +69,7 @@ class Command(BaseCommand):
         with path.open("rb") as file:
             video = services.video_upload(owner=user, upload=File(file, name=path.name), title=title or path.stem,
                                           visibility=visibility)
-        return video, video.transcode_jobs.get(state=TranscodeJob.State.QUEUED)
+        return video, selectors.video_latest_job(video=video)
 
     def owner(self, email):
         users = get_user_model().objects
