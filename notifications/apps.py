@@ -8,3 +8,7 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         # Connect the signal receivers; nothing here touches the database.
         from notifications import receivers  # noqa: F401
+        from core.health import register
+        from notifications.health import check_smtp
+
+        register("smtp", check_smtp)

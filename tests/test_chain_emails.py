@@ -12,6 +12,7 @@ from web3 import Web3
 from accounts.models import User
 from core.jobs import claim
 from integrations.blockchain.rpc import ChainRPC
+from notifications import emails as outbox_emails
 from notifications import services as outbox_services
 from notifications.models import OutboundEmail
 from payments import services
@@ -285,7 +286,7 @@ def test_a_reorg_racing_a_drain_never_sends_a_cancelled_email_and_corrects_each_
     ]
     with transaction.atomic():
         for payment in payments:
-            outbox_services.payment_confirmed_emails_queue(payment=payment)
+            outbox_emails.payment_confirmed_emails_queue(payment=payment)
     assert OutboundEmail.objects.filter(status="queued").count() == 60
     barrier, errors = threading.Barrier(2), []
 
@@ -306,7 +307,7 @@ def test_a_reorg_racing_a_drain_never_sends_a_cancelled_email_and_corrects_each_
         time.sleep(0.01)  # let a few go out first: some rows sent, one being sent, the rest queued
     for payment in payments:  # one transaction per orphaned payment, as many reorgs would
         with transaction.atomic():
-            outbox_services.payment_orphaned_emails_queue(payment=payment)
+            outbox_emails.payment_orphaned_emails_queue(payment=payment)
     thread.join(timeout=60)
     assert errors == []
     outbox_services.outbound_email_drain(limit=200)  # the corrections

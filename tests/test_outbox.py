@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.jobs import claim
-from notifications import services
+from notifications import selectors, services
 from notifications.models import OutboundEmail
 from tests.outbox_fixtures import outbox, sync_tasks  # noqa: F401
 
@@ -316,6 +316,6 @@ def test_a_drain_past_its_time_budget_leaves_the_rest_for_the_next_one(outbox, s
     settings.EMAIL_DRAIN_TIME_BUDGET = 0
     queue_emails(3)
     assert services.outbound_email_drain().sent == 1  # always makes progress, then stops
-    assert services.due_emails().count() == 2
+    assert selectors.due_emails().count() == 2
     assert services.outbound_email_sweep().drain.sent == 2
     assert len(outbox.messages) == 3

@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from core.errors import ServiceError
-from notifications import services
+from notifications import emails, selectors, services
 from notifications.catalog import TEMPLATE_NAMES
 from notifications.models import OutboundEmail
 
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         except ValidationError:
             raise CommandError(f"{address!r} is not an email address.") from None
         with transaction.atomic():
-            email = services.outbound_email_send_test(recipient=address)
+            email = emails.outbound_email_send_test(recipient=address)
         self.stdout.write(f"Queued test email #{email.pk} to {address}; sending ...")
         report = services.outbound_email_send(email_id=email.pk)
         email.refresh_from_db()
@@ -62,12 +62,12 @@ class Command(BaseCommand):
             self._drain(total=len(queued))
 
     def handle_preview(self, *, template, html, **options):
-        rendered = services.email_preview(template=template)
+        rendered = selectors.email_preview(template=template)
         self.stdout.write(f"Subject: {rendered.subject}\n")
         self.stdout.write(rendered.html if html else rendered.text)
 
     def handle_drain(self, **options):
-        self._drain(total=services.due_emails().count())
+        self._drain(total=selectors.due_emails().count())
 
     def handle_status(self, **options):
         counts = dict(OutboundEmail.objects.values_list("status").annotate(n=Count("id")).order_by())
@@ -89,7 +89,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"    {error}")
             if report.deferred or report.sent + report.failed == 0:
                 break
-        left = services.due_emails().count()
+        left = selectors.due_emails().count()
         if left:
             self.stdout.write(self.style.WARNING(f"{left} email(s) still queued; the sweeper retries them."))
         else:
