@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
-    verbose_name = "Notifications"
+    verbose_name = "Emails"  # the admin index heading: what a person looks for
 
     def ready(self):
         # Connect the signal receivers; nothing here touches the database.
