@@ -19,6 +19,7 @@ from payments import services
 from payments.models import ChainDeployment, Payment
 from tests.chain_helpers import chain_at, deploy_chain
 from tests.outbox_fixtures import outbox  # noqa: F401
+from tests.payment_helpers import payment_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -278,10 +279,8 @@ def test_a_reorg_racing_a_drain_never_sends_a_cancelled_email_and_corrects_each_
     OutboundEmail.objects.all().delete()  # the welcome emails
     token = "0x" + "33" * 20
     payments = [
-        Payment.objects.create(chain_id=31337, tx_hash=f"0x{n:064x}", log_index=0, block_number=n, block_hash=f"0x{n + 1000:064x}",
-                               from_address=payer.wallet_address, to_address=payee.wallet_address, token_address=token,
-                               contract_address=token, amount=n, kind="transfer", status="confirmed", from_user=payer,
-                               to_user=payee)
+        payment_row(n, sender=payer.wallet_address, recipient=payee.wallet_address, amount=n, token_address=token,
+                    block_hash=f"0x{n + 1000:064x}", contract_address=token, from_user=payer, to_user=payee)
         for n in range(1, 31)
     ]
     with transaction.atomic():

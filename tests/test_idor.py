@@ -20,8 +20,8 @@ from integrations.models import IPFSRecord
 from media_pipeline.models import TranscodeJob, Video
 from payments.models import PaymentStream
 from tests.api_inventory import api_operations, object_operations, operation
-from tests.chain_helpers import mirrored_payment
 from tests.fixtures.media import publish_video_files
+from tests.payment_helpers import mirrored_payment
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from accounts.services import api_token_create
 from media_pipeline.models import Video
 from media_pipeline.playback_urls import playback_token, signing_keys
 from media_pipeline.services import media_url
-from tests.chain_helpers import mirrored_payment
 from tests.fixtures.media import write_hls_folder
+from tests.payment_helpers import mirrored_payment
 
 pytestmark = pytest.mark.django_db
 
