@@ -43,22 +43,32 @@ def video_url(video) -> str:
     return settings.SITE_URL + reverse("watch", args=[video.pk])
 
 
-def welcome_email_queue(*, user) -> list[OutboundEmail]:
-    """The welcome email with a signed, expiring verification link."""
+def _queue_new(**email) -> list[OutboundEmail]:
+    """Queue one email: `[row]` when this call created it, `[]` when its key was already queued."""
+    row, created = outbound_email_queue(**email)
+    return [row] if created else []
+
+
+def _verification_context(user) -> dict:
+    """What the welcome and verify_email templates show: a signed, expiring verification link."""
     from accounts.services import email_verification_url
 
-    email, created = outbound_email_queue(
+    return {
+        "name": _name(user),
+        "email": user.email,
+        "verify_url": email_verification_url(user=user),
+        "verify_expires_hours": settings.EMAIL_VERIFICATION_MAX_AGE // 3600,
+    }
+
+
+def welcome_email_queue(*, user) -> list[OutboundEmail]:
+    """The welcome email with a signed, expiring verification link."""
+    return _queue_new(
         template="welcome",
         recipient=user.email,
-        context={
-            "name": _name(user),
-            "email": user.email,
-            "verify_url": email_verification_url(user=user),
-            "verify_expires_hours": settings.EMAIL_VERIFICATION_MAX_AGE // 3600,
-        },
+        context=_verification_context(user),
         idempotency_key=f"welcome:{user.pk}",
     )
-    return [email] if created else []
 
 
 def verification_email_queue(*, email_address: str) -> list[OutboundEmail]:
@@ -68,7 +78,6 @@ def verification_email_queue(*, email_address: str) -> list[OutboundEmail]:
     so the endpoint does not reveal who has an account.
     """
     from accounts.models import User
-    from accounts.services import email_verification_url
 
     try:
         validate_email(email_address.strip())
@@ -78,18 +87,12 @@ def verification_email_queue(*, email_address: str) -> list[OutboundEmail]:
     if user is None:
         return []
     hour = int(timezone.now().timestamp()) // 3600
-    email, created = outbound_email_queue(
+    return _queue_new(
         template="verify_email",
         recipient=user.email,
-        context={
-            "name": _name(user),
-            "email": user.email,
-            "verify_url": email_verification_url(user=user),
-            "verify_expires_hours": settings.EMAIL_VERIFICATION_MAX_AGE // 3600,
-        },
+        context=_verification_context(user),
         idempotency_key=f"verify-email:{user.pk}:{hour}",
     )
-    return [email] if created else []
 
 
 def video_ready_email_queue(*, video) -> list[OutboundEmail]:
@@ -97,26 +100,24 @@ def video_ready_email_queue(*, video) -> list[OutboundEmail]:
 
     owner = video.owner
     duration = duration_text(video.duration)
-    email, created = outbound_email_queue(
+    return _queue_new(
         template="video_ready",
         recipient=owner.email,
         context={"name": _name(owner), "video_title": video.title, "video_url": video_url(video), "duration": duration},
         idempotency_key=f"video-ready:{video.pk}",
     )
-    return [email] if created else []
 
 
 def video_failed_email_queue(*, video, error: str) -> list[OutboundEmail]:
     owner = video.owner
     # The same failure reported twice is one email; a later, different failure is another.
     error_digest = sha256(str(error).encode()).hexdigest()[:16]
-    email, created = outbound_email_queue(
+    return _queue_new(
         template="video_failed",
         recipient=owner.email,
         context={"name": _name(owner), "video_title": video.title, "video_url": video_url(video), "error": str(error)},
         idempotency_key=f"video-failed:{video.pk}:{error_digest}",
     )
-    return [email] if created else []
 
 
 def token_amount_text(*, amount: int, token_address: str) -> str:
