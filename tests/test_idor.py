@@ -52,8 +52,7 @@ def make_video(owner, name: str, *, visibility: str, ready: bool = True, **extra
 
 
 @pytest.fixture
-def world(settings, tmp_path) -> World:
-    settings.MEDIA_ROOT = tmp_path / "media"
+def world(settings, media_root) -> World:
     owner = User.objects.create_user(email="alice@example.com", password="pw-alice-long-1", wallet_address=ALICE,
                                      display_name=SECRET)
     intruder = User.objects.create_user(email="mallory@example.com", password="pw-mallory-long", wallet_address=MALLORY)
