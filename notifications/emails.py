@@ -15,6 +15,7 @@ from hashlib import sha256
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.urls import reverse
@@ -270,12 +271,10 @@ def stream_cancel_orphaned_emails_queue(*, stream) -> list[OutboundEmail]:
 
 
 def outbound_email_send_test(*, recipient: str) -> OutboundEmail:
-    """Queue the `test` email to `recipient` (each call is a new email)."""
+    """Store the `test` email to `recipient` (each call is a new email); the caller sends it (`email send-test`
+    sends it at once, to report the server's answer)."""
     now = timezone.now()
-    email, _ = outbound_email_queue(
-        template="test",
-        recipient=recipient,
-        context={"queued_at": format_time(now)},
-        idempotency_key=f"test:{recipient}:{now.isoformat()}",
-    )
+    with transaction.atomic():
+        email, _ = outbound_email_queue(template="test", recipient=recipient, context={"queued_at": format_time(now)},
+                                        idempotency_key=f"test:{recipient}:{now.isoformat()}")
     return email

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.errors import ServiceError
@@ -20,6 +20,17 @@ def due_emails(*, now: datetime | None = None):
     return OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
+
+
+def outbox_status_counts() -> dict[str, int]:
+    """How many emails are in each status (every status named, zero included), for the admin and `email status`."""
+    counts = dict(OutboundEmail.objects.values_list("status").annotate(n=Count("id")).order_by())
+    return {value: counts.get(value, 0) for value in OutboundEmail.Status.values}
+
+
+def oldest_queued_email() -> OutboundEmail | None:
+    """The email that has waited longest to be sent, if any waits."""
+    return OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).order_by("created_at", "id").first()
 
 
 def email_preview(*, template: str, context: dict | None = None) -> RenderedEmail:

@@ -1,8 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from core.errors import ServiceError
@@ -37,8 +35,7 @@ class Command(BaseCommand):
             validate_email(address)
         except ValidationError:
             raise CommandError(f"{address!r} is not an email address.") from None
-        with transaction.atomic():
-            email = emails.outbound_email_send_test(recipient=address)
+        email = emails.outbound_email_send_test(recipient=address)
         self.stdout.write(f"Queued test email #{email.pk} to {address}; sending ...")
         report = services.outbound_email_send(email_id=email.pk)
         email.refresh_from_db()
@@ -70,10 +67,10 @@ class Command(BaseCommand):
         self._drain(total=selectors.due_emails().count())
 
     def handle_status(self, **options):
-        counts = dict(OutboundEmail.objects.values_list("status").annotate(n=Count("id")).order_by())
+        counts = selectors.outbox_status_counts()
         for value, label in OutboundEmail.Status.choices:
-            self.stdout.write(f"{label:>8}: {counts.get(value, 0)}")
-        oldest = OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).order_by("created_at").first()
+            self.stdout.write(f"{label:>8}: {counts[value]}")
+        oldest = selectors.oldest_queued_email()
         if oldest is not None:
             waiting = timezone.now() - oldest.created_at
             self.stdout.write(f"Oldest queued email waits since {oldest.created_at:%Y-%m-%d %H:%M:%S} UTC "
