@@ -116,7 +116,9 @@ def test_backoff_between_attempts_doubles_up_to_the_cap(settings):
 
     settings.EMAIL_RETRY_BACKOFF = 60
     settings.EMAIL_RETRY_BACKOFF_MAX = 300
-    assert [retry_delay(n, base_seconds=settings.EMAIL_RETRY_BACKOFF, max_seconds=settings.EMAIL_RETRY_BACKOFF_MAX) for n in (1, 2, 3, 4, 9)] == [timedelta(seconds=s) for s in (60, 120, 240, 300, 300)]
+    delays = [retry_delay(n, base_seconds=settings.EMAIL_RETRY_BACKOFF, max_seconds=settings.EMAIL_RETRY_BACKOFF_MAX)
+              for n in (1, 2, 3, 4, 9)]
+    assert delays == [timedelta(seconds=s) for s in (60, 120, 240, 300, 300)]
 
 
 def test_times_in_emails_read_the_same_from_datetimes_and_unix_seconds():
