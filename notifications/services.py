@@ -255,8 +255,7 @@ def outbound_email_sweep(*, max_batches: int = 20) -> SweepReport:
     The lease is `EMAIL_SENDING_STALE_AFTER`: a `sending` row whose heartbeat is older lost its
     worker and goes back to `queued`, keeping its Message-ID (see the module docstring); a due
     `queued` row nobody picked up has its send task queued again. Rows not yet due are left alone."""
-    due_or_sending = OutboundEmail.objects.filter(
-        pk__in=due_emails().values("pk")) | OutboundEmail.objects.filter(status=OutboundEmail.Status.SENDING)
+    due_or_sending = due_emails() | OutboundEmail.objects.filter(status=OutboundEmail.Status.SENDING)
     swept = sweep_stale(
         due_or_sending, task=SEND_TASK, queue=DEFAULT_QUEUE, field="status",
         running=OutboundEmail.Status.SENDING, waiting=OutboundEmail.Status.QUEUED,
