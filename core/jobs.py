@@ -59,6 +59,11 @@ DEFAULT_QUEUE = "default"
 LONG_QUEUE = "long"
 
 
+def broker_name(q_cluster) -> str:
+    """"redis" or "orm": the django-q2 broker a `Q_CLUSTER` setting names (read without connecting)."""
+    return "redis" if "redis" in q_cluster else "orm"
+
+
 def queue_cluster(queue: str) -> str:
     """The django-q2 cluster name (its broker list) that serves `queue`."""
     from django.conf import settings

@@ -2,14 +2,13 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Count
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from integrations.mail_sink import read_mailbox
-from notifications import services
+from notifications import selectors, services
 from notifications.models import OutboundEmail
 
 
@@ -63,8 +62,8 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         # The state of the outbox at a glance: how much waits, how much failed.
-        counts = dict(OutboundEmail.objects.values_list("status").annotate(n=Count("id")).order_by())
-        summary = [(label, counts.get(value, 0), value) for value, label in OutboundEmail.Status.choices]
+        counts = selectors.outbox_status_counts()
+        summary = [(label, counts[value], value) for value, label in OutboundEmail.Status.choices]
         return super().changelist_view(request, extra_context={**(extra_context or {}), "outbox_summary": summary})
 
     @admin.display(description="last error")

@@ -111,21 +111,3 @@ def deploy_recorded_chain_an_hour_behind(anvil_factory, settings) -> Chain:
     services.deployment_record(chain_id=node.chain_id, token_address=chain.token.address,
                                stream_address=chain.streams.address, deploy_block=chain.deploy_block)
     return chain
-
-
-def mirrored_payment(*, sender: str, recipient: str, amount: int, n: int = 1):
-    """A confirmed token transfer as the indexer mirrors it (with the deployment it counts for),
-    for tests of paid access that need no chain."""
-    from django.conf import settings
-
-    from payments.models import ChainDeployment, Payment
-
-    deployment, _ = ChainDeployment.objects.get_or_create(
-        chain_id=settings.CHAIN_ID, defaults={"token_address": "0x" + "c3" * 20, "stream_address": "0x" + "d4" * 20,
-                                              "deploy_block": 1},
-    )
-    return Payment.objects.create(
-        chain_id=settings.CHAIN_ID, tx_hash=f"0x{n:064x}", log_index=0, block_number=n, block_hash=f"0x{n:064x}",
-        from_address=sender.lower(), to_address=recipient.lower(), token_address=deployment.token_address, amount=amount,
-        kind="transfer", status="confirmed",
-    )

@@ -11,14 +11,9 @@ from django.test import Client
 from accounts.models import User
 from media_pipeline.models import Video
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 STRONG = "velvet-harbour-91-lantern"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def test_commands_log_no_line_per_rpc_call(anvil_factory, transactional_db):
         return result.stdout + result.stderr
 
     # web3 (over requests/urllib3) for the chain command, httpx for the health check's chain part.
-    health = "from config.health import platform_health; print(platform_health()['chain'])"
+    health = "from core.health import platform_health; print(platform_health()['chain'])"
     output = manage("chain", "deploy") + manage("chain", "sync") + manage("shell", "-c", health)
     assert "Deployed at block" in output and "chain 31337 at block" in output
     assert "HTTP Request:" not in output and " INFO httpx" not in output, output

@@ -12,12 +12,14 @@ from web3 import Web3
 from accounts.models import User
 from core.jobs import claim
 from integrations.blockchain.rpc import ChainRPC
+from notifications import emails as outbox_emails
 from notifications import services as outbox_services
 from notifications.models import OutboundEmail
 from payments import services
 from payments.models import ChainDeployment, Payment
 from tests.chain_helpers import chain_at, deploy_chain
 from tests.outbox_fixtures import outbox  # noqa: F401
+from tests.payment_helpers import payment_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -277,15 +279,13 @@ def test_a_reorg_racing_a_drain_never_sends_a_cancelled_email_and_corrects_each_
     OutboundEmail.objects.all().delete()  # the welcome emails
     token = "0x" + "33" * 20
     payments = [
-        Payment.objects.create(chain_id=31337, tx_hash=f"0x{n:064x}", log_index=0, block_number=n, block_hash=f"0x{n + 1000:064x}",
-                               from_address=payer.wallet_address, to_address=payee.wallet_address, token_address=token,
-                               contract_address=token, amount=n, kind="transfer", status="confirmed", from_user=payer,
-                               to_user=payee)
+        payment_row(n, sender=payer.wallet_address, recipient=payee.wallet_address, amount=n, token_address=token,
+                    block_hash=f"0x{n + 1000:064x}", contract_address=token, from_user=payer, to_user=payee)
         for n in range(1, 31)
     ]
     with transaction.atomic():
         for payment in payments:
-            outbox_services.payment_confirmed_emails_queue(payment=payment)
+            outbox_emails.payment_confirmed_emails_queue(payment=payment)
     assert OutboundEmail.objects.filter(status="queued").count() == 60
     barrier, errors = threading.Barrier(2), []
 
@@ -306,7 +306,7 @@ def test_a_reorg_racing_a_drain_never_sends_a_cancelled_email_and_corrects_each_
         time.sleep(0.01)  # let a few go out first: some rows sent, one being sent, the rest queued
     for payment in payments:  # one transaction per orphaned payment, as many reorgs would
         with transaction.atomic():
-            outbox_services.payment_orphaned_emails_queue(payment=payment)
+            outbox_emails.payment_orphaned_emails_queue(payment=payment)
     thread.join(timeout=60)
     assert errors == []
     outbox_services.outbound_email_drain(limit=200)  # the corrections

@@ -22,12 +22,11 @@ from tests.fixtures.qcluster import child_environment
 
 
 @pytest.fixture
-def demo_parts(settings, tmp_path, anvil_factory, smtp_server, transactional_db):
+def demo_parts(settings, media_root, tmp_path, anvil_factory, smtp_server, transactional_db):
     """A fresh chain with our contracts deployed by `chain deploy`, the SMTP server, a media folder of this test's own."""
     node = anvil_factory()
     settings.RPC_URL = node.url
     settings.CHAIN_DEPLOYER_KEY = node.private_keys[0]
-    settings.MEDIA_ROOT = tmp_path / "media"
     settings.IPFS_BLOCKSTORE_DIR = settings.MEDIA_ROOT / "ipfs" / "blocks"
     settings.MAIL_SINK_DIR = tmp_path / "mail"  # the test's SMTP server keeps mail in memory
     call_command("chain", "deploy", stdout=io.StringIO())

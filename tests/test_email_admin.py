@@ -130,3 +130,9 @@ def test_mailbox_page_when_empty_says_how_to_fill_it(staff_client, settings, tmp
 def test_the_admin_pages_need_staff(client, db):
     assert client.get(reverse("admin:notifications_mailbox")).status_code == 302
     assert client.get(reverse(CHANGELIST)).status_code == 302
+
+
+def test_the_admin_index_names_the_outbox_for_people(staff_client):
+    page = staff_client.get(reverse("admin:index")).content.decode()
+    assert ">Emails<" in page and "Outbound emails" in page
+    assert ">Notifications<" not in page

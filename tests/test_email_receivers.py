@@ -16,9 +16,9 @@ from media_pipeline.models import Video
 from media_pipeline.signals import video_failed, video_ready
 from notifications import services
 from notifications.models import OutboundEmail
-from payments.models import Payment, PaymentStream
 from payments.signals import payment_confirmed, stream_cancelled, stream_created
 from tests.outbox_fixtures import outbox  # noqa: F401
+from tests.payment_helpers import payment_row, stream_row
 
 PAYER_ADDRESS = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
 PAYEE_ADDRESS = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
@@ -40,19 +40,18 @@ BLOCK = "0x" + "bc" * 32
 
 
 def a_payment(**overrides):
-    values = dict(pk=1, chain_id=31337, tx_hash="0x" + "ab" * 32, log_index=3, block_number=9, block_hash=BLOCK,
-                  amount=5 * 10**18, token_address=TOKEN, contract_address=TOKEN, kind="transfer",
-                  from_address=PAYER_ADDRESS, to_address=PAYEE_ADDRESS, from_user=None, to_user=None, status="confirmed")
-    return Payment(**{**values, **overrides})
+    """Unsaved: the receivers get the row inside the indexer's transaction."""
+    return payment_row(9, sender=PAYER_ADDRESS, recipient=PAYEE_ADDRESS, amount=5 * 10**18, token_address=TOKEN,
+                       save=False, **{"pk": 1, "tx_hash": "0x" + "ab" * 32, "log_index": 3, "block_hash": BLOCK,
+                                      "contract_address": TOKEN, **overrides})
 
 
 def a_stream(**overrides):
-    values = dict(pk=1, chain_id=31337, contract_address=STREAMS, stream_id=7, sender=PAYER_ADDRESS, recipient=PAYEE_ADDRESS,
-                  token_address=TOKEN, deposit=3600 * 10**15, rate_per_second=10**15,
-                  start_time=datetime(2026, 11, 27, 10, tzinfo=UTC), stop_time=1_795_777_200, cancelled_at=None,
-                  sender_user=None, recipient_user=None, tx_hash="0x" + "cd" * 32, log_index=1, block_number=9,
-                  block_hash=BLOCK)
-    return PaymentStream(**{**values, **overrides})
+    # stop_time in unix seconds: the emails read those as well as datetimes.
+    return stream_row(7, sender=PAYER_ADDRESS, recipient=PAYEE_ADDRESS, start=datetime(2026, 11, 27, 10, tzinfo=UTC),
+                      duration=3600, rate=10**15, token_address=TOKEN, contract_address=STREAMS, save=False,
+                      **{"pk": 1, "stop_time": 1_795_777_200, "tx_hash": "0x" + "cd" * 32, "block_number": 9,
+                         "block_hash": BLOCK, **overrides})
 
 
 def event_messages(server):

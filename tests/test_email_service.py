@@ -112,17 +112,19 @@ def test_refused_recipients_are_transient_only_when_every_reply_is_4xx():
 def test_backoff_between_attempts_doubles_up_to_the_cap(settings):
     from datetime import timedelta
 
-    from notifications.services import retry_delay
+    from core.jobs import retry_delay
 
     settings.EMAIL_RETRY_BACKOFF = 60
     settings.EMAIL_RETRY_BACKOFF_MAX = 300
-    assert [retry_delay(n) for n in (1, 2, 3, 4, 9)] == [timedelta(seconds=s) for s in (60, 120, 240, 300, 300)]
+    delays = [retry_delay(n, base_seconds=settings.EMAIL_RETRY_BACKOFF, max_seconds=settings.EMAIL_RETRY_BACKOFF_MAX)
+              for n in (1, 2, 3, 4, 9)]
+    assert delays == [timedelta(seconds=s) for s in (60, 120, 240, 300, 300)]
 
 
 def test_times_in_emails_read_the_same_from_datetimes_and_unix_seconds():
     from datetime import UTC, datetime
 
-    from notifications.services import format_time
+    from notifications.emails import format_time
 
     assert format_time(datetime(2026, 11, 27, 10, 5, tzinfo=UTC)) == "2026-11-27 10:05 UTC"
     assert format_time(1_795_773_900) == "2026-11-27 10:05 UTC"

@@ -131,7 +131,7 @@ def test_queue_reports_a_running_cluster(q_cluster, settings):
     own reports; the task history they write is what shows them alive. On Redis they report."""
     from django_q.tasks import async_task, fetch
 
-    from config.env import broker_name
+    from core.jobs import broker_name
 
     def queue_detail() -> str:
         return client.get("/health").json()["parts"]["queue"]["detail"]

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 from ninja import NinjaAPI, Router
@@ -21,7 +20,8 @@ from media_pipeline.models import TranscodeJob, Video
 from payments.models import PaymentStream
 from pinning.models import IPFSRecord
 from tests.api_inventory import api_operations, object_operations, operation
-from tests.chain_helpers import mirrored_payment
+from tests.fixtures.media import publish_video_files
+from tests.payment_helpers import mirrored_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -42,32 +42,17 @@ class World:
     record: IPFSRecord | None = None
 
 
-def publish_files(video: Video) -> None:
-    folder = django_settings.MEDIA_ROOT / "videos" / str(video.pk) / "out-1"
-    (folder / "hls" / "360p").mkdir(parents=True, exist_ok=True)
-    (folder / "hls" / "master.m3u8").write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n")
-    (folder / "hls" / "360p" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:2,\nseg0.ts\n#EXT-X-ENDLIST\n")
-    (folder / "hls" / "360p" / "seg0.ts").write_bytes(b"G" * 188)
-    (folder / "thumbnail.jpg").write_bytes(b"\xff\xd8\xff")
-    base = f"videos/{video.pk}/out-1"
-    Video.objects.filter(pk=video.pk).update(hls_path=f"{base}/hls", thumbnail=f"{base}/thumbnail.jpg",
-                                             storyboard_vtt=f"{base}/storyboard.vtt",
-                                             storyboard_image=f"{base}/storyboard.jpg")
-    video.refresh_from_db()
-
-
 def make_video(owner, name: str, *, visibility: str, ready: bool = True, **extra) -> Video:
     video = Video.objects.create(owner=owner, title=f"{SECRET} {name}", description=SECRET, visibility=visibility,
                                  status="ready" if ready else "uploaded", duration=10, **extra)
     if ready:
-        publish_files(video)
+        publish_video_files(video)
     TranscodeJob.objects.create(video=video, state="succeeded" if ready else "queued", error=SECRET if not ready else "")
     return video
 
 
 @pytest.fixture
-def world(settings, tmp_path) -> World:
-    settings.MEDIA_ROOT = tmp_path / "media"
+def world(settings, media_root) -> World:
     owner = User.objects.create_user(email="alice@example.com", password="pw-alice-long-1", wallet_address=ALICE,
                                      display_name=SECRET)
     intruder = User.objects.create_user(email="mallory@example.com", password="pw-mallory-long", wallet_address=MALLORY)

@@ -33,12 +33,6 @@ FAST_LEASE = {"WORK_HEARTBEAT_SECONDS": "0.5", "WORK_LEASE_SECONDS": "2", "WORK_
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def creator(transactional_db):
     return User.objects.create_user(email="creator@example.com", password="pw-123456-long")
 

@@ -16,9 +16,8 @@ from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+# Each test its own MEDIA_ROOT (tests/fixtures/media.py).
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from accounts.models import User
 from media_pipeline.models import TranscodeJob, Video
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+# Each test its own MEDIA_ROOT (tests/fixtures/media.py).
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    """One MEDIA_ROOT for this test and the cluster it starts."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def start_long_cluster(q_cluster_factory, media_root, settings):
     def start():
         return q_cluster_factory(name=settings.TRANSCODE_CLUSTER, env={"MEDIA_ROOT": str(media_root)})

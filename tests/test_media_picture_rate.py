@@ -28,8 +28,7 @@ def ffmpeg(*args: str) -> None:
 
 
 @pytest.fixture
-def owner(db, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def owner(db, settings, media_root):
     return User.objects.create_user(email="creator@example.com", password="pw-123456-long")
 
 

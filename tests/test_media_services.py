@@ -18,11 +18,8 @@ from media_pipeline.models import Rendition, TranscodeJob, Video
 from media_pipeline.signals import video_failed, video_ready
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Each test its own MEDIA_ROOT: row ids repeat across rolled-back tests, folders would not."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+# Each test its own MEDIA_ROOT (tests/fixtures/media.py).
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture

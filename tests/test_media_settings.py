@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import MEDIA_WHEEL, binary_source, env_ladder, media_binary, wheel_binary
+from config.env import env_ladder, media_binary, wheel_binary
+from media_pipeline.binaries import MEDIA_WHEEL, binary_source
 from tests.fixtures.processes import ROOT
 
 DEFAULT = "1080p:1080:5000,720p:720:2800"

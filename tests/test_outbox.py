@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.jobs import claim
-from notifications import services
+from notifications import selectors, services
 from notifications.models import OutboundEmail
 from tests.outbox_fixtures import outbox, sync_tasks  # noqa: F401
 
@@ -316,6 +316,26 @@ def test_a_drain_past_its_time_budget_leaves_the_rest_for_the_next_one(outbox, s
     settings.EMAIL_DRAIN_TIME_BUDGET = 0
     queue_emails(3)
     assert services.outbound_email_drain().sent == 1  # always makes progress, then stops
-    assert services.due_emails().count() == 2
+    assert selectors.due_emails().count() == 2
     assert services.outbound_email_sweep().drain.sent == 2
     assert len(outbox.messages) == 3
+
+
+@pytest.mark.django_db
+def test_the_sweeper_rings_a_due_email_whose_task_was_lost_and_leaves_a_deferred_one(settings,
+                                                                                    django_capture_on_commit_callbacks):
+    """The one sweeper shape (core.jobs.sweep_stale): a due row nobody picked up within the lease gets its send
+    task queued again (a Redis broker keeps no receipts), then the drain sends it; a row backing off is not due."""
+    lost, deferred = queue_emails(2)
+    long_ago = timezone.now() - timedelta(seconds=settings.EMAIL_SENDING_STALE_AFTER + 1)
+    later = timezone.now() + timedelta(hours=1)
+    OutboundEmail.objects.filter(pk__in=[lost.pk, deferred.pk]).update(heartbeat_at=long_ago)
+    OutboundEmail.objects.filter(pk=deferred.pk).update(next_attempt_at=later)
+    with django_capture_on_commit_callbacks() as callbacks:
+        report = services.outbound_email_sweep()
+    assert (report.swept.rung, report.swept.requeued, report.drain.sent) == (1, 0, 1)
+    assert len(callbacks) == 1  # the lost row's send task, queued on commit
+    lost.refresh_from_db()
+    deferred.refresh_from_db()
+    assert lost.status == "sent"
+    assert (deferred.status, deferred.heartbeat_at, deferred.next_attempt_at) == ("queued", long_ago, later)

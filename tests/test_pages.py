@@ -20,19 +20,15 @@ from media_pipeline.services import video_ipfs_cids_set
 from payments import services as payments
 from pinning.models import IPFSRecord
 from pinning.services import ipfs_record_unpin_request
+from tests.fixtures.media import publish_video_files
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 CREATOR_WALLET = "0x" + "c" * 40
 VIEWER_WALLET = "0x" + "a" * 40
 TOKEN = "0x" + "1" * 40
 STREAMS = "0x" + "2" * 40
 
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
@@ -48,22 +44,10 @@ def viewer():
 
 def published(owner, *, title="Harbour", visibility="public", **fields) -> Video:
     """A ready video with a one-rung ladder on disk (hand-written files)."""
-    from django.conf import settings
-
     video = Video.objects.create(owner=owner, title=title, visibility=visibility, duration=187.4, **fields)
-    out = f"videos/{video.pk}/out-1"
-    folder = settings.MEDIA_ROOT / out / "hls"
-    (folder / "360p").mkdir(parents=True)
-    (folder / "master.m3u8").write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000\n360p/index.m3u8\n")
-    (folder / "360p" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:2,\nseg0.ts\n#EXT-X-ENDLIST\n")
-    (folder / "360p" / "seg0.ts").write_bytes(b"G" * 188)
-    (settings.MEDIA_ROOT / out / "thumbnail.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")
     Rendition.objects.create(video=video, name="360p", width=640, height=360, video_bitrate=800, codecs="avc1.64001e",
                              frame_rate=30, playlist="360p/index.m3u8", bandwidth=900000, average_bandwidth=800000)
-    Video.objects.filter(pk=video.pk).update(
-        status="ready", hls_path=f"{out}/hls", thumbnail=f"{out}/thumbnail.jpg",
-        storyboard_image=f"{out}/storyboard.jpg", storyboard_vtt=f"{out}/storyboard.vtt")
-    video.refresh_from_db()
+    publish_video_files(video, bandwidth=900000, status="ready")
     return video
 
 

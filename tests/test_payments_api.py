@@ -3,17 +3,17 @@ number of queries), stream detail with the live streamed amount, address history
 
 from __future__ import annotations
 
-from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from accounts.models import User
 from payments import services
-from payments.models import IndexerCursor, Payment, PaymentStream
+from payments.models import IndexerCursor
 from tests.chain_helpers import deploy_chain
+from tests.payment_helpers import payment_row, stream_row
 
 pytestmark = pytest.mark.django_db
 ME = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
@@ -27,21 +27,10 @@ def me(client):
     return user
 
 
-def make_payment(n, *, sender=ME, recipient=CREATOR, amount=10**30, status="confirmed"):
-    return Payment.objects.create(
-        chain_id=31337, tx_hash=f"0x{n:064x}", log_index=0, block_number=n, block_hash=f"0x{n:064x}",
-        from_address=sender, to_address=recipient, token_address="0x" + "1" * 40, amount=amount, kind="transfer", status=status,
-    )
-
-
-def make_stream(n, *, sender=ME, recipient=CREATOR, start=None, duration=1000, rate=7, withdrawn=0):
-    start = start or timezone.now() - timedelta(seconds=100)
-    return PaymentStream.objects.create(
-        chain_id=31337, contract_address="0x" + "2" * 40, stream_id=n, sender=sender, recipient=recipient,
-        token_address="0x" + "1" * 40, deposit=rate * duration, rate_per_second=rate, start_time=start,
-        stop_time=start + timedelta(seconds=duration), withdrawn=withdrawn, remaining_balance=rate * duration - withdrawn,
-        tx_hash=f"0x{n:064x}", log_index=1, block_number=n, block_hash=f"0x{n:064x}", creation_confirmed=True,
-    )
+# This file's wallets and contracts as the builders' defaults (test_payments_admin.py uses them too).
+make_payment = partial(payment_row, sender=ME, recipient=CREATOR, amount=10**30, token_address="0x" + "1" * 40)
+make_stream = partial(stream_row, sender=ME, recipient=CREATOR, token_address="0x" + "1" * 40,
+                      contract_address="0x" + "2" * 40)
 
 
 def test_requires_a_session(client, db):

@@ -29,11 +29,10 @@ PLAYING_SECONDS = 1.5
 
 
 @pytest.fixture
-def media(settings, tmp_path):
+def media(settings, media_root):
     """One MEDIA_ROOT and a small, fast ladder for this test, the live server and any cluster it starts."""
     from config.env import env_ladder
 
-    settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_LADDER = env_ladder({"L": LADDER}, "L", LADDER)
     settings.MEDIA_X264_PRESET = "ultrafast"
     return {"MEDIA_ROOT": str(settings.MEDIA_ROOT), "MEDIA_LADDER": LADDER, "MEDIA_X264_PRESET": "ultrafast"}

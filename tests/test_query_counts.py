@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +16,7 @@ from media_pipeline.models import Rendition, Video
 from payments.models import IndexerCursor, Payment, PaymentStream
 from pinning.models import IPFSRecord
 from tests.api_inventory import list_operations, operation
+from tests.payment_helpers import payment_row, stream_row
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +49,8 @@ def make_videos(user):
 def make_payments(user):
     stream = make_streams(user, count=1)[0]
     Payment.objects.bulk_create(
-        Payment(chain_id=django_settings.CHAIN_ID, tx_hash=f"0x{n:064x}", log_index=0, block_number=n,
-                block_hash=f"0x{n:064x}", from_address=WALLET if n % 2 else OTHER, to_address=OTHER if n % 2 else WALLET,
-                token_address="0x" + "c3" * 20, amount=10**30, kind="transfer", status="confirmed", from_user=user,
-                stream=stream)
+        payment_row(n, sender=WALLET if n % 2 else OTHER, recipient=OTHER if n % 2 else WALLET, amount=10**30,
+                    save=False, from_user=user, stream=stream)
         for n in range(ROWS)
     )
 
@@ -60,12 +58,8 @@ def make_payments(user):
 def make_streams(user, count=ROWS):
     start = timezone.now() - timedelta(seconds=100)
     return PaymentStream.objects.bulk_create(
-        PaymentStream(chain_id=django_settings.CHAIN_ID, contract_address="0x" + "d4" * 20, stream_id=n,
-                      sender=WALLET if n % 2 else OTHER, recipient=OTHER if n % 2 else WALLET,
-                      token_address="0x" + "c3" * 20, deposit=1000, rate_per_second=1, start_time=start,
-                      stop_time=start + timedelta(seconds=1000), withdrawn=0, remaining_balance=1000,
-                      tx_hash=f"0x{n:064x}", log_index=1, block_number=n, block_hash=f"0x{n:064x}",
-                      creation_confirmed=True, sender_user=user if n % 2 else None)
+        stream_row(n, sender=WALLET if n % 2 else OTHER, recipient=OTHER if n % 2 else WALLET, start=start, rate=1,
+                   save=False, sender_user=user if n % 2 else None)
         for n in range(count)
     )
 

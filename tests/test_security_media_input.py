@@ -45,10 +45,8 @@ HLS = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{url}\n
 PATTERN = "frame%03d.jpg"
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return Path(settings.MEDIA_ROOT)
+# Each test its own MEDIA_ROOT (tests/fixtures/media.py).
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture(scope="module")

@@ -35,8 +35,7 @@ Status = IPFSRecord.Status
 
 
 @pytest.fixture
-def ipfs_settings(settings, tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def ipfs_settings(settings, media_root, tmp_path, monkeypatch):
     settings.IPFS_BLOCKSTORE_DIR = tmp_path / "media" / "ipfs" / "blocks"
     settings.IPFS_BACKEND = "embedded"
     settings.IPFS_GATEWAY_URL = "http://testserver/ipfs/"
@@ -203,8 +202,7 @@ def post_action(client, changelist: str, action: str, pk: int):
 
 
 @pytest.mark.django_db
-def test_view_only_staff_cannot_run_data_changing_admin_actions(viewer_staff, alice, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def test_view_only_staff_cannot_run_data_changing_admin_actions(viewer_staff, alice, settings, media_root):
     client = client_for(viewer_staff)
     video = Video.objects.create(owner=alice, title="v", status=Video.Status.READY, hls_path="videos/1/out-1/hls",
                                  thumbnail="videos/1/out-1/poster.jpg")
@@ -339,8 +337,7 @@ def test_bytes_past_the_limit_are_counted_as_they_stream(live_server, settings, 
 
 
 @pytest.mark.django_db
-def test_stored_bytes_quota(settings, alice, bob, tmp_path, make_clip):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def test_stored_bytes_quota(settings, media_root, alice, bob, tmp_path, make_clip):
     settings.IPFS_BLOCKSTORE_DIR = tmp_path / "ipfs" / "blocks"
     clip = make_clip(seconds=1).read_bytes()
     settings.USER_STORAGE_QUOTA_BYTES = len(clip) + 100
@@ -358,8 +355,7 @@ def test_stored_bytes_quota(settings, alice, bob, tmp_path, make_clip):
 
 
 @pytest.mark.django_db
-def test_queued_transcodes_quota(settings, alice, tmp_path, make_clip):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def test_queued_transcodes_quota(settings, media_root, alice, make_clip):
     settings.USER_QUEUED_TRANSCODES_MAX = 2
     clip = make_clip(seconds=1).read_bytes()
     as_alice = client_for(alice)

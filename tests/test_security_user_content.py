@@ -50,10 +50,9 @@ def shared_link(record: dict) -> str:
 
 
 @pytest.fixture
-def ipfs_store(settings, tmp_path):
+def ipfs_store(settings, media_root, tmp_path):
     settings.IPFS_BACKEND = "embedded"
     settings.IPFS_BLOCKSTORE_DIR = tmp_path / "ipfs" / "blocks"
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def sign_in(page, base_url: str, email: str) -> None:

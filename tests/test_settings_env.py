@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import broker_name, database_config, env_bool, q_cluster_config, secret_key
+from config.env import database_config, env_bool, q_cluster_config, secret_key
+from core.jobs import broker_name
 
 DATA = Path("/srv/flowcast-data")
 

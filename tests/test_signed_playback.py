@@ -11,7 +11,8 @@ from accounts.services import api_token_create
 from media_pipeline.models import Video
 from media_pipeline.playback import media_url
 from media_pipeline.playback_urls import playback_token, signing_keys
-from tests.chain_helpers import mirrored_payment
+from tests.fixtures.media import write_hls_folder
+from tests.payment_helpers import mirrored_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -32,10 +33,7 @@ def video(settings):
     """A paid video the viewer has paid for: links are bound to the viewer."""
     owner = User.objects.create_user(email="owner@example.com", password="x", wallet_address=OWNER_WALLET)
     mirrored_payment(sender=VIEWER_WALLET, recipient=OWNER_WALLET, amount=100)
-    folder = settings.MEDIA_ROOT / "videos" / "1" / "hls"
-    (folder / "360p").mkdir(parents=True, exist_ok=True)
-    (folder / "master.m3u8").write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n")
-    (folder / "360p" / "seg0.ts").write_bytes(SEGMENT)
+    write_hls_folder(settings.MEDIA_ROOT / "videos" / "1" / "hls", segment=SEGMENT)
     (settings.MEDIA_ROOT / "secret.txt").write_text("not in the video's folder")
     return Video.objects.create(owner=owner, title="paid", visibility="paid", price=100, status="ready",
                                 hls_path="videos/1/hls", duration=30)

@@ -14,8 +14,7 @@ from tests.ipfs.test_pin_flow import ready_video, session_hls  # noqa: F401
 
 
 @pytest.mark.slow
-def test_cluster_pins_a_ready_video(q_cluster_factory, settings, tmp_path, django_user_model, session_hls):  # noqa: F811
-    settings.MEDIA_ROOT = tmp_path / "media"
+def test_cluster_pins_a_ready_video(q_cluster_factory, settings, media_root, tmp_path, django_user_model, session_hls):  # noqa: F811
     settings.IPFS_BLOCKSTORE_DIR = tmp_path / "media" / "ipfs" / "blocks"
     settings.IPFS_BACKEND = "embedded"
     q_cluster_factory(env={"MEDIA_ROOT": str(settings.MEDIA_ROOT), "IPFS_BLOCKSTORE_DIR": str(settings.IPFS_BLOCKSTORE_DIR),
@@ -29,8 +28,7 @@ def test_cluster_pins_a_ready_video(q_cluster_factory, settings, tmp_path, djang
 
 
 @pytest.mark.django_db(transaction=True)
-def test_kubo_backend_pin_flow_into_js_ipfs(js_ipfs, settings, tmp_path, django_user_model, monkeypatch, session_hls):  # noqa: F811
-    settings.MEDIA_ROOT = tmp_path / "media"
+def test_kubo_backend_pin_flow_into_js_ipfs(js_ipfs, settings, media_root, tmp_path, django_user_model, monkeypatch, session_hls):  # noqa: F811
     settings.IPFS_BLOCKSTORE_DIR = tmp_path / "media" / "ipfs" / "blocks"
     settings.IPFS_BACKEND = "kubo"
     settings.IPFS_API_URL = js_ipfs

@@ -34,8 +34,7 @@ def session_hls(make_clip, tmp_path_factory):
 
 
 @pytest.fixture
-def ipfs_settings(settings, tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def ipfs_settings(settings, media_root, tmp_path, monkeypatch):
     settings.IPFS_BLOCKSTORE_DIR = tmp_path / "media" / "ipfs" / "blocks"
     settings.IPFS_BACKEND = "embedded"
     settings.IPFS_CLIENT_ATTEMPTS = 2

@@ -1,12 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from core.errors import ServiceError
-from notifications import services
+from notifications import emails, selectors, services
 from notifications.catalog import TEMPLATE_NAMES
 from notifications.models import OutboundEmail
 
@@ -37,8 +35,7 @@ class Command(BaseCommand):
             validate_email(address)
         except ValidationError:
             raise CommandError(f"{address!r} is not an email address.") from None
-        with transaction.atomic():
-            email = services.outbound_email_send_test(recipient=address)
+        email = emails.outbound_email_send_test(recipient=address)
         self.stdout.write(f"Queued test email #{email.pk} to {address}; sending ...")
         report = services.outbound_email_send(email_id=email.pk)
         email.refresh_from_db()
@@ -62,18 +59,18 @@ class Command(BaseCommand):
             self._drain(total=len(queued))
 
     def handle_preview(self, *, template, html, **options):
-        rendered = services.email_preview(template=template)
+        rendered = selectors.email_preview(template=template)
         self.stdout.write(f"Subject: {rendered.subject}\n")
         self.stdout.write(rendered.html if html else rendered.text)
 
     def handle_drain(self, **options):
-        self._drain(total=services.due_emails().count())
+        self._drain(total=selectors.due_emails().count())
 
     def handle_status(self, **options):
-        counts = dict(OutboundEmail.objects.values_list("status").annotate(n=Count("id")).order_by())
+        counts = selectors.outbox_status_counts()
         for value, label in OutboundEmail.Status.choices:
-            self.stdout.write(f"{label:>8}: {counts.get(value, 0)}")
-        oldest = OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).order_by("created_at").first()
+            self.stdout.write(f"{label:>8}: {counts[value]}")
+        oldest = selectors.oldest_queued_email()
         if oldest is not None:
             waiting = timezone.now() - oldest.created_at
             self.stdout.write(f"Oldest queued email waits since {oldest.created_at:%Y-%m-%d %H:%M:%S} UTC "
@@ -89,7 +86,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"    {error}")
             if report.deferred or report.sent + report.failed == 0:
                 break
-        left = services.due_emails().count()
+        left = selectors.due_emails().count()
         if left:
             self.stdout.write(self.style.WARNING(f"{left} email(s) still queued; the sweeper retries them."))
         else:
