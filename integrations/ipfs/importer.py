@@ -17,10 +17,12 @@ importer only hashes (`ipfs add --only-hash`).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -210,8 +212,10 @@ def default_hash_threads() -> int:
 # (submit, wake-up, GIL hand-over) small beside the hashing of 1 MiB.
 CHUNKS_PER_SLAB = 4
 
+Envelope = Callable[[int], tuple[bytes, bytes]]
 
-def _hash_slab(slab: memoryview, chunk_size: int, envelope: Callable[[int], tuple[bytes, bytes]] | None) -> list[bytes]:
+
+def _hash_slab(slab: memoryview, chunk_size: int, envelope: Envelope | None) -> list[bytes]:
     """sha256 digests of the leaves in `slab`, hashed in place (a dag-pb leaf as prefix, chunk, suffix)."""
     digests = []
     for offset in range(0, len(slab), chunk_size):
@@ -227,35 +231,74 @@ def _hash_slab(slab: memoryview, chunk_size: int, envelope: Callable[[int], tupl
     return digests
 
 
+def _read_full(read: Callable[[memoryview, int], int], slab: bytearray) -> int:
+    """Fill `slab` from `read(view, filled)` until it is full or the source ends; the bytes filled."""
+    view = memoryview(slab)
+    filled = 0
+    while filled < len(slab):
+        count = read(view[filled:], filled)
+        if not count:
+            break
+        filled += count
+    return filled
+
+
+def _pread_and_hash(fd: int, offset: int, slab: bytearray, chunk_size: int,
+                    envelope: Envelope | None) -> tuple[int, list[bytes]]:
+    """A worker's whole task on a regular file: read its slab at `offset` (no shared position), then hash it."""
+    filled = _read_full(lambda view, done: os.preadv(fd, [view], offset + done), slab)
+    return filled, _hash_slab(memoryview(slab)[:filled], chunk_size, envelope)
+
+
+def _hash_filled(filled: int, slab: bytearray, chunk_size: int, envelope: Envelope | None) -> tuple[int, list[bytes]]:
+    return filled, _hash_slab(memoryview(slab)[:filled], chunk_size, envelope)
+
+
+def _positional_file(stream: BinaryIO) -> int | None:
+    """The descriptor of an unbuffered regular file (safe to read at offsets), else None."""
+    if not isinstance(stream, io.FileIO) or not hasattr(os, "preadv"):
+        return None
+    try:
+        return stream.fileno() if stat.S_ISREG(os.fstat(stream.fileno()).st_mode) else None
+    except OSError:
+        return None
+
+
 class _LeafPipeline:
     """The leaves of a stream in order, as (cid, tsize, size) link tuples.
 
     Chunks are read into a small ring of reused slabs (never copied) and hashed by the importer's
-    pool while the next slab is read; the oldest slab is collected in order (blocks handed to the
-    sink, which must not keep the views) before its memory is read into again. At most
-    `max_slabs` slabs exist whatever the file size. A file that fits in its first slab is hashed
-    inline, as is everything when the importer has no pool.
+    pool; the oldest slab is collected in order (its blocks handed to the sink, which must not keep
+    the views) before its memory is read into again, so at most `max_slabs` slabs exist whatever
+    the size. An unbuffered regular file is read by the workers themselves, each at its slab's
+    offset (the copy from the page cache runs in parallel too); any other stream is read here
+    while the workers hash. The first slab is hashed inline: a file within it never wakes a
+    thread, and without a pool everything is inline.
     """
 
     def __init__(self, importer: Importer, stream: BinaryIO):
         params = importer.params
         self.importer = importer
         self.stream = stream
-        self.readinto = getattr(stream, "readinto", None)
         self.chunk_size = params.chunk_size
         self.slab_size = params.chunk_size * CHUNKS_PER_SLAB
         self.pool = importer._pool
-        # The pool's threads hash one slab each while the reader fills one more.
+        # Every thread hashes one slab while one more is read (or waits to be collected).
         self.max_slabs = importer.hash_threads + 1 if self.pool is not None else 1
         self.slabs: list[bytearray] = []  # every slab this import allocated
         self.free: list[bytearray] = []
-        self.pending: deque = deque()  # (future or digests, slab, bytes filled), oldest first
+        self.pending: deque = deque()  # (future or (filled, digests), slab), oldest first
         self.ready: deque = deque()  # collected leaves not yet taken
         self.eof = False
+        self.started = 0  # bytes of the stream handed to slabs so far (requested, on the positional path)
+        self.collected = 0  # bytes of the stream turned into leaves so far
         self.raw = params.raw_leaves
         self.version = params.cid_version
         full = leaf_envelope(params.chunk_size)
         self.envelope = None if self.raw else (lambda length: full if length == params.chunk_size else leaf_envelope(length))
+        self.fd = _positional_file(stream)
+        self.origin = stream.tell() if self.fd is not None else 0
+        self.size_hint = os.fstat(self.fd).st_size if self.fd is not None else 0
 
     # -- what the tree builder uses ---------------------------------------
     def more(self) -> bool:
@@ -267,58 +310,72 @@ class _LeafPipeline:
         return self.ready.popleft() if self.ready else None
 
     def close(self) -> None:
-        for work, _, _ in self.pending:
-            if isinstance(work, Future):
-                work.cancel()
-        self.pending.clear()
+        self._drop_pending()
+        if self.fd is not None:  # leave the file where a sequential read would have
+            self.stream.seek(self.origin + self.collected)
 
     # -- the pipeline ------------------------------------------------------
     def _advance(self) -> None:
         while not self.ready:
             while not self.eof and len(self.pending) < self.max_slabs:
-                self._read_slab()
+                self._start_slab()
             if not self.pending:
                 return
             self._collect_oldest()
 
-    def _read_slab(self) -> None:
+    def _take_slab(self) -> bytearray:
         if self.free:
-            slab = self.free.pop()
-        else:
-            slab = bytearray(self.slab_size)
-            self.slabs.append(slab)
-        filled = self._fill(slab)
-        if filled < len(slab):
-            self.eof = True
-        if not filled:
-            self.free.append(slab)
-            return
-        view = memoryview(slab)[:filled]
-        first_and_last = self.eof and not self.pending and len(self.slabs) == 1
-        if self.pool is None or first_and_last:
-            work = _hash_slab(view, self.chunk_size, self.envelope)
-        else:
-            work = self.pool.submit(_hash_slab, view, self.chunk_size, self.envelope)
-        self.pending.append((work, slab, filled))
+            return self.free.pop()
+        slab = bytearray(self.slab_size)
+        self.slabs.append(slab)
+        return slab
 
-    def _fill(self, slab: bytearray) -> int:
-        view = memoryview(slab)
-        filled = 0
-        while filled < len(slab):
-            if self.readinto is not None:
-                read = self.readinto(view[filled:])
-            else:
-                data = self.stream.read(len(slab) - filled)
-                read = len(data) if data else 0
-                view[filled : filled + read] = data or b""
-            if not read:
-                break
-            filled += read
-        return filled
+    def _start_slab(self) -> None:
+        slab = self._take_slab()
+        # Inline: the first slab, and a slab with nothing to hash (the file's size said so or its read did).
+        inline = self.pool is None or self.started == 0
+        if self.fd is not None:
+            inline = inline or self.origin + self.started >= self.size_hint
+            task = (_pread_and_hash, self.fd, self.origin + self.started, slab, self.chunk_size, self.envelope)
+            self.started += len(slab)
+        else:
+            filled = _read_full(self._read, slab)
+            inline = inline or not filled
+            self.started += filled
+            task = (_hash_filled, filled, slab, self.chunk_size, self.envelope)
+        if inline:
+            work = task[0](*task[1:])
+            self.eof = work[0] < len(slab)
+        else:
+            work = self.pool.submit(*task)
+            self.eof = self.fd is None and task[1] < len(slab)
+        self.pending.append((work, slab))
+
+    def _read(self, view: memoryview, _filled: int) -> int:
+        readinto = getattr(self.stream, "readinto", None)
+        if readinto is not None:
+            return readinto(view) or 0
+        data = self.stream.read(len(view)) or b""
+        view[: len(data)] = data
+        return len(data)
+
+    def _drop_pending(self) -> None:
+        """Cancel what has not started and wait for what has (it may still be reading our file)."""
+        futures = [work for work, _ in self.pending if isinstance(work, Future)]
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        self.pending.clear()
 
     def _collect_oldest(self) -> None:
-        work, slab, filled = self.pending.popleft()
-        digests = work.result() if isinstance(work, Future) else work
+        work, slab = self.pending.popleft()
+        filled, digests = work.result() if isinstance(work, Future) else work
+        if filled < len(slab):
+            # The stream ended in this slab; on the positional path the slabs after it read nothing,
+            # or what was appended since, which a sequential read would not have seen either.
+            self.eof = True
+            self._drop_pending()
+        self.collected += filled
         sink, progress = self.importer.sink, self.importer.progress
         view = memoryview(slab)
         for index, digest in enumerate(digests):

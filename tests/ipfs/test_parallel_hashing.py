@@ -80,9 +80,9 @@ def test_parallel_import_gives_the_serial_cid_and_blocks(version, size, hashing_
         parallel, parallel_blocks = import_with_blocks(ImportParams.kubo(version), size, threads=threads)
         assert parallel == serial
         assert parallel_blocks == serial_blocks
-    if size >= CHUNKS_PER_SLAB * CHUNK:
+    if size > CHUNKS_PER_SLAB * CHUNK:
         assert any(name.startswith("cid-hash") for name in hashing_threads), "the pool hashed nothing"
-    else:  # a file shorter than one slab is hashed inline: no thread is started for it
+    else:  # a file within its first slab is hashed inline: no thread is started for it
         assert not any(name.startswith("cid-hash") for name in hashing_threads)
 
 
@@ -133,6 +133,8 @@ class CountingSink:
         if not leaf:
             return
         chunk = parts[0] if self.raw else parts[1]
+        if not len(chunk):  # the empty file's leaf: no bytes to copy
+            return
         assert isinstance(chunk, memoryview), "a leaf reaches the sink as a view of the read buffer, not a copy"
         self.buffers[id(chunk.obj)] = chunk.obj
         self.sunk += len(chunk)
@@ -174,3 +176,44 @@ def test_default_hash_threads_follow_the_cpu_count(monkeypatch):
     monkeypatch.setattr(importer_module.os, "cpu_count", lambda: 1)
     assert Importer().hash_threads == 1
     assert Importer(hash_threads=0).hash_threads == 1
+
+
+def pattern_bytes(length: int) -> bytes:
+    stream = PatternStream(length)
+    buffer = bytearray(length)
+    stream.readinto(buffer)
+    return bytes(buffer)
+
+
+@pytest.mark.parametrize("version", [0, 1])
+@pytest.mark.parametrize("size", [0, 1, CHUNKS_PER_SLAB * CHUNK, CHUNKS_PER_SLAB * CHUNK + 1, 7 * CHUNK + 12_345,
+                                  175 * CHUNK + 99], ids=["empty", "one byte", "one slab", "one slab + 1", "odd tail",
+                                                          "175 chunks + odd tail"])
+def test_files_read_by_the_workers_at_offsets_give_the_serial_cid_and_blocks(tmp_path, version, size, hashing_threads):
+    """A regular file is read by the hashing threads themselves (pread at each slab's offset)."""
+    path = tmp_path / "file.bin"
+    path.write_bytes(pattern_bytes(size))
+    serial, serial_blocks = import_with_blocks(ImportParams.kubo(version), size, threads=1)
+    hashing_threads.clear()
+    blocks: dict[bytes, bytes] = {}
+    sink = CountingSink(PatternStream(0), raw=version == 1)
+
+    def store(cid, *parts):
+        sink(cid, *parts)
+        blocks.setdefault(cid, b"".join(parts))
+
+    assert Importer(ImportParams.kubo(version), sink=store, hash_threads=2).add_file(path) == serial
+    assert blocks == serial_blocks
+    assert len(sink.buffers) <= 3
+    assert any(name.startswith("cid-hash") for name in hashing_threads) == (size > CHUNKS_PER_SLAB * CHUNK)
+
+
+def test_a_file_opened_at_an_offset_is_read_from_there_and_left_at_its_end(tmp_path):
+    data = pattern_bytes(30 * CHUNK + 7)
+    path = tmp_path / "file.bin"
+    path.write_bytes(data)
+    expected = Importer(ImportParams.kubo(0), hash_threads=1).add_bytes(data[12_345:])
+    with open(path, "rb", buffering=0) as handle:
+        handle.seek(12_345)
+        assert Importer(ImportParams.kubo(0), hash_threads=2).add_stream(handle) == expected
+        assert handle.tell() == len(data)
