@@ -10,8 +10,10 @@ Files are streamed into a small ring of reused buffers and their leaves hashed
 in place by a few threads (hashlib releases the GIL on large buffers) while the
 next buffer is read; leaves are collected in order, so the CIDs are those of a
 serial import and memory stays flat whatever the size. Blocks go to a sink
-(`put(cid, *parts)`, the parts concatenated make the block); with no sink the
-importer only hashes (`ipfs add --only-hash`).
+(`put(cid, *parts)`, the parts concatenated make the block; a leaf's chunk is
+a view of a reused buffer, valid during the call only); with no sink the
+importer only hashes (`ipfs add --only-hash`). `hash_threads` (default
+min(4, CPUs)) sets the pool; 1 hashes inline.
 """
 
 from __future__ import annotations
@@ -144,8 +146,6 @@ class Importer:
         return cid, length + sum(link[1] for link in links), sum(link[2] for link in links)
 
     def add_bytes(self, data: bytes) -> AddedNode:
-        import io
-
         return self.add_stream(io.BytesIO(data))
 
     def add_file(self, path: str | os.PathLike) -> AddedNode:
@@ -285,7 +285,6 @@ class _LeafPipeline:
         self.pool = importer._pool
         # Every thread hashes one slab while one more is read (or waits to be collected).
         self.max_slabs = importer.hash_threads + 1 if self.pool is not None else 1
-        self.slabs: list[bytearray] = []  # every slab this import allocated
         self.free: list[bytearray] = []
         self.pending: deque = deque()  # (future or (filled, digests), slab), oldest first
         self.ready: deque = deque()  # collected leaves not yet taken
@@ -324,11 +323,7 @@ class _LeafPipeline:
             self._collect_oldest()
 
     def _take_slab(self) -> bytearray:
-        if self.free:
-            return self.free.pop()
-        slab = bytearray(self.slab_size)
-        self.slabs.append(slab)
-        return slab
+        return self.free.pop() if self.free else bytearray(self.slab_size)
 
     def _start_slab(self) -> None:
         slab = self._take_slab()
