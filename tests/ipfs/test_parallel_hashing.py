@@ -217,3 +217,20 @@ def test_a_file_opened_at_an_offset_is_read_from_there_and_left_at_its_end(tmp_p
         handle.seek(12_345)
         assert Importer(ImportParams.kubo(0), hash_threads=2).add_stream(handle) == expected
         assert handle.tell() == len(data)
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_a_threaded_import_into_a_blockstore_stores_the_serial_blocks(tmp_path, version):
+    """The real sink (one file per block, written from the reused buffers with writev) gets every block."""
+    from integrations.ipfs.blockstore import Blockstore
+
+    path = tmp_path / "file.bin"
+    path.write_bytes(pattern_bytes(180 * CHUNK + 3))
+    stores = {}
+    for threads in (1, 2):
+        store = Blockstore(tmp_path / f"blocks-{threads}")
+        root = Importer(ImportParams.kubo(version), sink=store.put, hash_threads=threads).add_file(path)
+        stores[threads] = (root, {key: store.read_key(key) for key in store.keys()})
+    assert stores[1] == stores[2]
+    root, blocks = stores[2]
+    assert len(blocks) == 180 + 1 + 2 + 1  # 181 distinct leaves, the nodes of 174 and 7 links, the root
