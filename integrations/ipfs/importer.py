@@ -22,6 +22,7 @@ import hashlib
 import io
 import os
 import stat
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -85,7 +86,7 @@ class Importer:
         self.sink = sink
         self.progress = progress
         self.hash_threads = default_hash_threads() if hash_threads is None else max(1, hash_threads)
-        self._pool: ThreadPoolExecutor | None = None
+        self._local = threading.local()  # the pool of the import running on this thread (an Importer may be shared)
 
     # -- blocks ------------------------------------------------------------
     def _put_node(self, block: bytes) -> tuple[bytes, int]:
@@ -94,6 +95,10 @@ class Importer:
             self.sink(cid, block)
         return cid, len(block)
 
+    @property
+    def _pool(self) -> ThreadPoolExecutor | None:
+        return getattr(self._local, "pool", None)
+
     @contextmanager
     def _hashing(self):
         """One thread pool for the leaves of every file imported inside (a folder reuses it); none when serial."""
@@ -101,11 +106,11 @@ class Importer:
             yield
             return
         with ThreadPoolExecutor(self.hash_threads, thread_name_prefix="cid-hash") as pool:
-            self._pool = pool
+            self._local.pool = pool
             try:
                 yield
             finally:
-                self._pool = None
+                self._local.pool = None
 
     # -- files -------------------------------------------------------------
     def add_stream(self, stream: BinaryIO) -> AddedNode:

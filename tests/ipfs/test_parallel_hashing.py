@@ -234,3 +234,24 @@ def test_a_threaded_import_into_a_blockstore_stores_the_serial_blocks(tmp_path, 
     assert stores[1] == stores[2]
     root, blocks = stores[2]
     assert len(blocks) == 180 + 1 + 2 + 1  # 181 distinct leaves, the nodes of 174 and 7 links, the root
+
+
+def test_one_importer_shared_by_threads_gives_each_its_own_cids():
+    """Each thread's import has its own pool: one finishing never shuts down another's."""
+    importer = Importer(ImportParams.kubo(0), hash_threads=2)
+    sizes = [30 * CHUNK + index for index in range(4)]
+    expected = {size: Importer(ImportParams.kubo(0), hash_threads=1).add_stream(PatternStream(size)) for size in sizes}
+    results, errors = {}, []
+
+    def run(size):
+        try:
+            results[size] = importer.add_stream(PatternStream(size))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    workers = [threading.Thread(target=run, args=(size,)) for size in sizes]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == [] and results == expected
