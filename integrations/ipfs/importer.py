@@ -6,17 +6,27 @@ CIDv1, raw leaves, base32. Directories are UnixFS directory nodes with links
 sorted by name, turned into HAMT shards once the estimated node size (sum of
 name length + CID length of every link) reaches 256 KiB.
 
-Files are streamed in chunk-sized reads into one reused buffer and hashed
-without copying, so memory stays flat whatever the size. Blocks go to a sink
-(`put(cid, *parts)`, the parts concatenated make the block); with no sink the
-importer only hashes (`ipfs add --only-hash`).
+Files are streamed into a small ring of reused buffers and their leaves hashed
+in place by a few threads (hashlib releases the GIL on large buffers) while the
+next buffer is read; leaves are collected in order, so the CIDs are those of a
+serial import and memory stays flat whatever the size. Blocks go to a sink
+(`put(cid, *parts)`, the parts concatenated make the block; a leaf's chunk is
+a view of a reused buffer, valid during the call only); with no sink the
+importer only hashes (`ipfs add --only-hash`). `hash_threads` (default
+min(4, CPUs)) sets the pool; 1 hashes inline.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import stat
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -71,10 +81,12 @@ class AddedNode:
 
 class Importer:
     def __init__(self, params: ImportParams | None = None, sink: BlockSink | None = None,
-                 progress: Callable[[int], None] | None = None):
+                 progress: Callable[[int], None] | None = None, *, hash_threads: int | None = None):
         self.params = params or ImportParams()
         self.sink = sink
         self.progress = progress
+        self.hash_threads = default_hash_threads() if hash_threads is None else max(1, hash_threads)
+        self._local = threading.local()  # the pool of the import running on this thread (an Importer may be shared)
 
     # -- blocks ------------------------------------------------------------
     def _put_node(self, block: bytes) -> tuple[bytes, int]:
@@ -83,64 +95,62 @@ class Importer:
             self.sink(cid, block)
         return cid, len(block)
 
+    @property
+    def _pool(self) -> ThreadPoolExecutor | None:
+        return getattr(self._local, "pool", None)
+
+    @contextmanager
+    def _hashing(self):
+        """One thread pool for the leaves of every file imported inside (a folder reuses it); none when serial."""
+        if self._pool is not None or self.hash_threads < 2:
+            yield
+            return
+        with ThreadPoolExecutor(self.hash_threads, thread_name_prefix="cid-hash") as pool:
+            self._local.pool = pool
+            try:
+                yield
+            finally:
+                self._local.pool = None
+
     # -- files -------------------------------------------------------------
     def add_stream(self, stream: BinaryIO) -> AddedNode:
         """Import a file-like object read to its end (balanced layout)."""
-        # Reading ahead one chunk tells "exactly N chunks" from "more to come",
-        # as Kubo's splitter does; a second buffer keeps it copy-free.
-        reader = _ChunkReader(stream, self.params.chunk_size)
-        first = reader.next()
-        if first is None:
-            cid, tsize = self._leaf(memoryview(b""))
-            return AddedNode(cid=cid, tsize=tsize, size=0, kind="file")
-        root = self._leaf_node(first)
-        depth = 1
-        while not reader.done:
-            links = [root]
-            root = self._fill(reader, depth, links)
-            depth += 1
+        with self._hashing(), closing(_LeafPipeline(self, stream)) as leaves:
+            first = leaves.next()
+            if first is None:
+                cid, tsize = self._empty_leaf()
+                return AddedNode(cid=cid, tsize=tsize, size=0, kind="file")
+            root = first
+            depth = 1
+            while leaves.more():
+                root = self._fill(leaves, depth, [root])
+                depth += 1
         cid, tsize, size = root
         return AddedNode(cid=cid, tsize=tsize, size=size, kind="file")
 
-    def _leaf_node(self, chunk: memoryview) -> tuple[bytes, int, int]:
-        if self.progress:
-            self.progress(len(chunk))
-        cid, tsize = self._leaf(chunk)
-        return cid, tsize, len(chunk)
-
-    def _leaf(self, chunk: memoryview) -> tuple[bytes, int]:
+    def _empty_leaf(self) -> tuple[bytes, int]:
         if self.params.raw_leaves:
-            cid = make_cid(hashlib.sha256(chunk).digest(), version=1, codec=RAW)
+            cid = make_cid(hashlib.sha256(b"").digest(), version=1, codec=RAW)
             if self.sink is not None:
-                self.sink(cid, chunk)
-            return cid, len(chunk)
-        prefix, suffix = leaf_envelope(len(chunk))
-        digest = hashlib.sha256(prefix)
-        digest.update(chunk)
-        digest.update(suffix)
-        cid = make_cid(digest.digest(), version=self.params.cid_version, codec=DAG_PB)
+                self.sink(cid, b"")
+            return cid, 0
+        prefix, suffix = leaf_envelope(0)
+        block = prefix + suffix
+        cid = make_cid(hashlib.sha256(block).digest(), version=self.params.cid_version, codec=DAG_PB)
         if self.sink is not None:
-            self.sink(cid, prefix, chunk, suffix)
-        return cid, len(prefix) + len(chunk) + len(suffix)
+            self.sink(cid, prefix, b"", suffix)
+        return cid, len(block)
 
-    def _fill(self, reader: _ChunkReader, depth: int, links: list) -> tuple[bytes, int, int]:
+    def _fill(self, leaves: _LeafPipeline, depth: int, links: list) -> tuple[bytes, int, int]:
         """Kubo's balanced `fillNodeRec`: fill a node of `depth` while data remains."""
-        while len(links) < self.params.max_links and not reader.done:
-            if depth == 1:
-                chunk = reader.next()
-                if chunk is None:
-                    break
-                links.append(self._leaf_node(chunk))
-            else:
-                links.append(self._fill(reader, depth - 1, []))
+        while len(links) < self.params.max_links and leaves.more():
+            links.append(leaves.next() if depth == 1 else self._fill(leaves, depth - 1, []))
         data = encode_unixfs(FILE, filesize=sum(link[2] for link in links), blocksizes=[link[2] for link in links])
         block = encode_node([Link(cid=cid, name="", tsize=tsize) for cid, tsize, _ in links], data)
         cid, length = self._put_node(block)
         return cid, length + sum(link[1] for link in links), sum(link[2] for link in links)
 
     def add_bytes(self, data: bytes) -> AddedNode:
-        import io
-
         return self.add_stream(io.BytesIO(data))
 
     def add_file(self, path: str | os.PathLike) -> AddedNode:
@@ -153,6 +163,10 @@ class Importer:
         path = Path(path)
         if not path.is_dir():
             raise NotADirectoryError(str(path))
+        with self._hashing():
+            return self._add_directory(path, include_hidden)
+
+    def _add_directory(self, path: Path, include_hidden: bool) -> AddedNode:
         entries: list[tuple[str, AddedNode]] = []
         with os.scandir(path) as scan:
             items = sorted(scan, key=lambda entry: entry.name)
@@ -162,7 +176,7 @@ class Importer:
             if entry.is_symlink():
                 continue
             if entry.is_dir():
-                entries.append((entry.name, self.add_directory(entry.path, include_hidden=include_hidden)))
+                entries.append((entry.name, self._add_directory(Path(entry.path), include_hidden)))
             elif entry.is_file():
                 entries.append((entry.name, self.add_file(entry.path)))
         return self.make_directory(entries)
@@ -194,40 +208,190 @@ class Importer:
         return self.make_directory([(name, node)])
 
 
-class _ChunkReader:
-    """Fixed-size chunks from a stream, one chunk of look-ahead, two reused buffers."""
+def default_hash_threads() -> int:
+    """Threads hashing leaves: hashlib releases the GIL on large buffers, so a second core nearly doubles it."""
+    return min(4, os.cpu_count() or 1)
 
-    def __init__(self, stream: BinaryIO, size: int):
+
+# A slab holds this many chunks: one read and one pool task per slab keeps the per-task overhead
+# (submit, wake-up, GIL hand-over) small beside the hashing of 1 MiB.
+CHUNKS_PER_SLAB = 4
+
+Envelope = Callable[[int], tuple[bytes, bytes]]
+
+
+def _hash_slab(slab: memoryview, chunk_size: int, envelope: Envelope | None) -> list[bytes]:
+    """sha256 digests of the leaves in `slab`, hashed in place (a dag-pb leaf as prefix, chunk, suffix)."""
+    digests = []
+    for offset in range(0, len(slab), chunk_size):
+        chunk = slab[offset : offset + chunk_size]
+        if envelope is None:
+            digests.append(hashlib.sha256(chunk).digest())
+        else:
+            prefix, suffix = envelope(len(chunk))
+            digest = hashlib.sha256(prefix)
+            digest.update(chunk)
+            digest.update(suffix)
+            digests.append(digest.digest())
+    return digests
+
+
+def _read_full(read: Callable[[memoryview, int], int], slab: bytearray) -> int:
+    """Fill `slab` from `read(view, filled)` until it is full or the source ends; the bytes filled."""
+    view = memoryview(slab)
+    filled = 0
+    while filled < len(slab):
+        count = read(view[filled:], filled)
+        if not count:
+            break
+        filled += count
+    return filled
+
+
+def _pread_and_hash(fd: int, offset: int, slab: bytearray, chunk_size: int,
+                    envelope: Envelope | None) -> tuple[int, list[bytes]]:
+    """A worker's whole task on a regular file: read its slab at `offset` (no shared position), then hash it."""
+    filled = _read_full(lambda view, done: os.preadv(fd, [view], offset + done), slab)
+    return filled, _hash_slab(memoryview(slab)[:filled], chunk_size, envelope)
+
+
+def _hash_filled(filled: int, slab: bytearray, chunk_size: int, envelope: Envelope | None) -> tuple[int, list[bytes]]:
+    return filled, _hash_slab(memoryview(slab)[:filled], chunk_size, envelope)
+
+
+def _positional_file(stream: BinaryIO) -> int | None:
+    """The descriptor of an unbuffered regular file (safe to read at offsets), else None."""
+    if not isinstance(stream, io.FileIO) or not hasattr(os, "preadv"):
+        return None
+    try:
+        return stream.fileno() if stat.S_ISREG(os.fstat(stream.fileno()).st_mode) else None
+    except OSError:
+        return None
+
+
+class _LeafPipeline:
+    """The leaves of a stream in order, as (cid, tsize, size) link tuples.
+
+    Chunks are read into a small ring of reused slabs (never copied) and hashed by the importer's
+    pool; the oldest slab is collected in order (its blocks handed to the sink, which must not keep
+    the views) before its memory is read into again, so at most `max_slabs` slabs exist whatever
+    the size. An unbuffered regular file is read by the workers themselves, each at its slab's
+    offset (the copy from the page cache runs in parallel too); any other stream is read here
+    while the workers hash. The first slab is hashed inline: a file within it never wakes a
+    thread, and without a pool everything is inline.
+    """
+
+    def __init__(self, importer: Importer, stream: BinaryIO):
+        params = importer.params
+        self.importer = importer
         self.stream = stream
-        self.buffers = [bytearray(size), bytearray(size)]
-        self.turn = 0
-        self.ahead: memoryview | None = self._fill(self.buffers[0])
-        self.turn = 1
+        self.chunk_size = params.chunk_size
+        self.slab_size = params.chunk_size * CHUNKS_PER_SLAB
+        self.pool = importer._pool
+        # Every thread hashes one slab while one more is read (or waits to be collected).
+        self.max_slabs = importer.hash_threads + 1 if self.pool is not None else 1
+        self.free: list[bytearray] = []
+        self.pending: deque = deque()  # (future or (filled, digests), slab), oldest first
+        self.ready: deque = deque()  # collected leaves not yet taken
+        self.eof = False
+        self.started = 0  # bytes of the stream handed to slabs so far (requested, on the positional path)
+        self.collected = 0  # bytes of the stream turned into leaves so far
+        self.raw = params.raw_leaves
+        self.version = params.cid_version
+        full = leaf_envelope(params.chunk_size)
+        self.envelope = None if self.raw else (lambda length: full if length == params.chunk_size else leaf_envelope(length))
+        self.fd = _positional_file(stream)
+        self.origin = stream.tell() if self.fd is not None else 0
+        self.size_hint = os.fstat(self.fd).st_size if self.fd is not None else 0
 
-    def _fill(self, buffer: bytearray) -> memoryview | None:
-        view = memoryview(buffer)
-        filled = 0
+    # -- what the tree builder uses ---------------------------------------
+    def more(self) -> bool:
+        self._advance()
+        return bool(self.ready)
+
+    def next(self) -> tuple[bytes, int, int] | None:
+        self._advance()
+        return self.ready.popleft() if self.ready else None
+
+    def close(self) -> None:
+        self._drop_pending()
+        if self.fd is not None:  # leave the file where a sequential read would have
+            self.stream.seek(self.origin + self.collected)
+
+    # -- the pipeline ------------------------------------------------------
+    def _advance(self) -> None:
+        while not self.ready:
+            while not self.eof and len(self.pending) < self.max_slabs:
+                self._start_slab()
+            if not self.pending:
+                return
+            self._collect_oldest()
+
+    def _take_slab(self) -> bytearray:
+        return self.free.pop() if self.free else bytearray(self.slab_size)
+
+    def _start_slab(self) -> None:
+        slab = self._take_slab()
+        # Inline: the first slab, and a slab with nothing to hash (the file's size said so or its read did).
+        inline = self.pool is None or self.started == 0
+        if self.fd is not None:
+            inline = inline or self.origin + self.started >= self.size_hint
+            task = (_pread_and_hash, self.fd, self.origin + self.started, slab, self.chunk_size, self.envelope)
+            self.started += len(slab)
+        else:
+            filled = _read_full(self._read, slab)
+            inline = inline or not filled
+            self.started += filled
+            task = (_hash_filled, filled, slab, self.chunk_size, self.envelope)
+        if inline:
+            work = task[0](*task[1:])
+            self.eof = work[0] < len(slab)
+        else:
+            work = self.pool.submit(*task)
+            self.eof = self.fd is None and task[1] < len(slab)
+        self.pending.append((work, slab))
+
+    def _read(self, view: memoryview, _filled: int) -> int:
         readinto = getattr(self.stream, "readinto", None)
-        while filled < len(buffer):
-            if readinto is not None:
-                read = readinto(view[filled:])
+        if readinto is not None:
+            return readinto(view) or 0
+        data = self.stream.read(len(view)) or b""
+        view[: len(data)] = data
+        return len(data)
+
+    def _drop_pending(self) -> None:
+        """Cancel what has not started and wait for what has (it may still be reading our file)."""
+        futures = [work for work, _ in self.pending if isinstance(work, Future)]
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        self.pending.clear()
+
+    def _collect_oldest(self) -> None:
+        work, slab = self.pending.popleft()
+        filled, digests = work.result() if isinstance(work, Future) else work
+        if filled < len(slab):
+            # The stream ended in this slab; on the positional path the slabs after it read nothing,
+            # or what was appended since, which a sequential read would not have seen either.
+            self.eof = True
+            self._drop_pending()
+        self.collected += filled
+        sink, progress = self.importer.sink, self.importer.progress
+        view = memoryview(slab)
+        for index, digest in enumerate(digests):
+            chunk = view[index * self.chunk_size : min((index + 1) * self.chunk_size, filled)]
+            if self.raw:
+                cid = make_cid(digest, version=1, codec=RAW)
+                if sink is not None:
+                    sink(cid, chunk)
+                tsize = len(chunk)
             else:
-                data = self.stream.read(len(buffer) - filled)
-                read = len(data) if data else 0
-                view[filled : filled + read] = data or b""
-            if not read:
-                break
-            filled += read
-        return view[:filled] if filled else None
-
-    @property
-    def done(self) -> bool:
-        return self.ahead is None
-
-    def next(self) -> memoryview | None:
-        current = self.ahead
-        if current is None:
-            return None
-        self.ahead = self._fill(self.buffers[self.turn])
-        self.turn ^= 1
-        return current
+                prefix, suffix = self.envelope(len(chunk))
+                cid = make_cid(digest, version=self.version, codec=DAG_PB)
+                if sink is not None:
+                    sink(cid, prefix, chunk, suffix)
+                tsize = len(prefix) + len(chunk) + len(suffix)
+            if progress:
+                progress(len(chunk))
+            self.ready.append((cid, tsize, len(chunk)))
+        self.free.append(slab)
