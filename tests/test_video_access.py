@@ -13,7 +13,7 @@ from media_pipeline.access import PaymentRequired, watch_check
 from media_pipeline.models import Video
 from media_pipeline.playback import media_url
 from payments.selectors import PaidTerms, viewer_has_paid
-from tests.chain_helpers import mirrored_payment
+from tests.payment_helpers import mirrored_payment
 
 pytestmark = pytest.mark.django_db
 
