@@ -544,7 +544,7 @@ def video_get(*, video_id: int, user) -> Video:
 
 
 def video_playable(*, video: Video, user) -> bool:
-    from payments.services import video_playable_by
+    from payments.selectors import video_playable_by
 
     if can_manage(video=video, user=user):
         return True
@@ -659,7 +659,7 @@ def video_player_context(*, video: Video, viewer) -> dict:
     published yet → neither. The link to the IPFS copy appears once the HLS folder is pinned.
     """
     from integrations.models import IPFSRecord
-    from payments.services import video_unlock_terms
+    from payments.selectors import video_unlock_terms
 
     card = video_card(video=video, viewer=viewer)
     player = {

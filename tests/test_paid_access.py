@@ -9,8 +9,8 @@ from accounts.models import User
 from integrations.blockchain.rpc import ChainRPC
 from media_pipeline.models import Video
 from payments.models import ChainDeployment
-from payments import services
-from payments.services import video_playable_by
+from payments import indexer
+from payments.selectors import video_playable_by
 from tests.chain_helpers import deploy_recorded_chain_an_hour_behind
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def setup(anvil_factory, settings):
     video = Video.objects.create(owner=creator, title="Paid", visibility="paid", price=1000, stream_rate=5)
 
     def sync(confirmations=0):
-        result = services.chain_sync(rpc=ChainRPC(node.url), chain_id=node.chain_id, confirmations=confirmations)
+        result = indexer.chain_sync(rpc=ChainRPC(node.url), chain_id=node.chain_id, confirmations=confirmations)
         assert result.error == ""
 
     return chain, video, creator, viewer, streamer, sync

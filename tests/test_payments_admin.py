@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from payments import services
+from payments import services, tokens
 from tests.test_payments_api import make_payment, make_stream
 
 pytestmark = pytest.mark.django_db
@@ -172,5 +172,5 @@ def test_the_admin_pages_need_staff(client, django_user_model):
     (1500, None, "1,500 base units"),
 ])
 def test_token_amounts_are_exact(amount, decimals, expected):
-    meta = services.TokenMeta(decimals=decimals, symbol="FLOW" if decimals is not None else "")
-    assert services.token_amount_format(amount=amount, meta=meta) == expected
+    meta = tokens.TokenMeta(decimals=decimals, symbol="FLOW" if decimals is not None else "")
+    assert tokens.token_amount_format(amount=amount, meta=meta) == expected

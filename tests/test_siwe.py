@@ -192,7 +192,7 @@ def test_message_issued_long_ago_is_rejected(client, siwe_settings, wallet_user)
 
 
 def test_expired_nonce_is_rejected(client, siwe_settings, wallet_user):
-    from payments.models import SiweNonce
+    from accounts.models import SiweNonce
 
     nonce = get_nonce(client)
     SiweNonce.objects.filter(nonce=nonce).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))

@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.errors import ServiceError
 from demo import services
 from media_pipeline.models import Video
-from payments.services import stream_is_active
+from payments.selectors import stream_is_active
 
 BAR_WIDTH = 30
 STEPS = 9

@@ -1,0 +1,232 @@
+"""Reads of payments: the recorded contracts, a user's payments and streams, an address's history,
+a stream's amounts now, the indexer's cursors, and the one paid-access answer: has this viewer paid
+for these terms (`viewer_has_paid`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
+
+from core.errors import NotFound, PermissionDenied
+from integrations.blockchain.service import BlockchainDataService, streamed_amount
+from payments.models import ChainDeployment, IndexerCursor, Payment, PaymentStream
+from payments.tokens import TokenMeta, token_amount_format, token_meta_get
+
+# --- deployment -------------------------------------------------------------------------------
+
+
+def deployment_get(*, chain_id: int | None = None) -> ChainDeployment:
+    chain_id = settings.CHAIN_ID if chain_id is None else chain_id
+    deployment = ChainDeployment.objects.filter(chain_id=chain_id).first()
+    if deployment is None:
+        raise NotFound(f"No contracts recorded for chain {chain_id}: run `manage.py chain deploy`.")
+    return deployment
+
+
+def deployment_exists(*, chain_id: int | None = None) -> bool:
+    return ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID if chain_id is None else chain_id).exists()
+
+
+
+def payments_for_user(*, user, status: str | None = None):
+    """Payments from or to the user's wallet (those of one `status` when given)."""
+    if not user.wallet_address:
+        return Payment.objects.none()
+    payments = Payment.objects.filter(Q(from_address=user.wallet_address) | Q(to_address=user.wallet_address))
+    if status:
+        payments = payments.filter(status=status)
+    return payments.select_related("stream")
+
+
+def streams_for_user(*, user):
+    if not user.wallet_address:
+        return PaymentStream.objects.none()
+    return PaymentStream.objects.filter(Q(sender=user.wallet_address) | Q(recipient=user.wallet_address))
+
+
+def stream_get(*, user, stream_pk: int) -> PaymentStream:
+    stream = PaymentStream.objects.filter(pk=stream_pk).first()
+    if stream is None:
+        raise NotFound("No such stream.")
+    if not user.is_staff and user.wallet_address not in (stream.sender, stream.recipient):
+        raise PermissionDenied("Only the sender and the recipient may see this stream.")
+    return stream
+
+
+def indexer_cursors(*, chain_id: int | None = None) -> list[IndexerCursor]:
+    """The indexer cursors (one per chain and stream contract; those of `chain_id` when given), for status pages."""
+    cursors = IndexerCursor.objects.order_by("chain_id", "contract_address")
+    return list(cursors if chain_id is None else cursors.filter(chain_id=chain_id))
+
+
+def payments_of_address(*, chain_id: int, address: str):
+    """Payments from or to `address` in our own index (JSON-RPC has no history call), newest first,
+    each with its `direction` ("out" or "in") as seen from the address."""
+    address = address.lower()
+    return (
+        Payment.objects.filter(chain_id=chain_id)
+        .filter(Q(from_address=address) | Q(to_address=address))
+        .annotate(direction=Case(When(from_address=address, then=Value("out")), default=Value("in")))
+        .order_by("-block_number", "-log_index")
+    )
+
+
+def address_history(*, chain_id: int, address: str, offset: int = 0, limit: int = 20) -> list[dict]:
+    """A page of `payments_of_address` as plain dicts (for BlockchainDataService.history)."""
+    rows = payments_of_address(chain_id=chain_id, address=address)[offset : offset + limit]
+    return [
+        {
+            "tx_hash": p.tx_hash, "log_index": p.log_index, "block_number": p.block_number,
+            "from_address": p.from_address, "to_address": p.to_address, "token_address": p.token_address,
+            "amount": p.amount, "kind": p.kind, "status": p.status, "direction": p.direction,
+        }
+        for p in rows
+    ]
+
+
+# --- streams ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamAmounts:
+    status: str  # scheduled, streaming, ended, cancelled
+    streamed: int  # owed to the recipient so far (withdrawn or not)
+    to_stream: int  # still to flow to the recipient (0 once ended or cancelled)
+    withdrawable: int  # streamed but not yet withdrawn
+    seconds_left: int
+    sender_balance: int  # what cancelling now would return to the sender
+
+
+def stream_amounts(*, stream: PaymentStream, at: datetime | None = None) -> StreamAmounts:
+    """A mirrored stream's amounts at `at` (default now), from its rate and times, as the contract computes them."""
+    at = at or timezone.now()
+    if stream.cancelled:
+        return StreamAmounts(status="cancelled", streamed=int(stream.withdrawn), to_stream=0, withdrawable=0, seconds_left=0,
+                             sender_balance=0)
+    streamed = streamed_amount(deposit=int(stream.deposit), rate_per_second=int(stream.rate_per_second),
+                               start_time=int(stream.start_time.timestamp()), stop_time=int(stream.stop_time.timestamp()),
+                               at=int(at.timestamp()))
+    status = "scheduled" if at < stream.start_time else "ended" if at >= stream.stop_time else "streaming"
+    seconds_left = 0 if status == "ended" else int((stream.stop_time - max(at, stream.start_time)).total_seconds())
+    withdrawable = max(streamed - int(stream.withdrawn), 0)
+    return StreamAmounts(status=status, streamed=streamed, to_stream=int(stream.deposit) - streamed,
+                         withdrawable=withdrawable, seconds_left=seconds_left,
+                         sender_balance=int(stream.remaining_balance) - withdrawable)
+
+
+def stream_is_active(stream: PaymentStream, *, at: datetime | None = None) -> bool:
+    at = at or timezone.now()
+    return stream.creation_confirmed and not stream.cancelled and stream.start_time <= at < stream.stop_time
+
+
+
+# --- paid access --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaidTerms:
+    """What a creator asks: a one-off payment of at least `price`, or a stream of at least
+    `stream_rate` per second (base units; None: that way is not offered), to `creator_wallet`,
+    in `token_address` (None: the token of the contracts recorded for CHAIN_ID)."""
+
+    creator_wallet: str
+    price: int | None
+    stream_rate: int | None
+    token_address: str | None = None
+
+
+def viewer_has_paid(*, viewer, terms: PaidTerms) -> bool:
+    """Whether `viewer` (a user, anonymous or None) has paid for `terms` from the wallet linked to their
+    account: a confirmed transfer of at least the price to the creator's wallet, or a confirmed,
+    running, uncancelled stream to it at at least the stream rate, on CHAIN_ID in the terms' token
+    (a transfer of a token from an earlier deployment does not count). Who may watch what is the
+    media access rule's business; this answers only the payment question."""
+    if viewer is None or not viewer.is_authenticated or not viewer.wallet_address or not terms.creator_wallet:
+        return False
+    token_address = terms.token_address
+    if token_address is None:
+        deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
+        if deployment is None:
+            return False
+        token_address = deployment.token_address
+    payer, creator = viewer.wallet_address.lower(), terms.creator_wallet.lower()
+    if terms.price is not None:
+        paid = Payment.objects.filter(
+            chain_id=settings.CHAIN_ID, token_address=token_address.lower(),
+            status=Payment.Status.CONFIRMED, kind=Payment.Kind.TRANSFER,
+            from_address=payer, to_address=creator, amount__gte=terms.price,
+        )
+        if paid.exists():
+            return True
+    if terms.stream_rate is not None:
+        now = timezone.now()
+        streaming = PaymentStream.objects.filter(
+            chain_id=settings.CHAIN_ID, token_address=token_address.lower(), sender=payer, recipient=creator,
+            rate_per_second__gte=terms.stream_rate, creation_confirmed=True, cancelled=False,
+            start_time__lte=now, stop_time__gt=now,
+        )
+        if streaming.exists():
+            return True
+    return False
+
+
+# moves to media_pipeline.access
+def video_playable_by(*, video, viewer) -> bool:
+    """Whether `viewer` may play `video`. Paid videos: the owner and staff always; others when they
+    have paid for its terms (`viewer_has_paid`). Public and unlisted: everyone; private: owner and staff."""
+    is_owner_or_staff = bool(viewer and viewer.is_authenticated and (viewer.pk == video.owner_id or viewer.is_staff))
+    if video.visibility in ("public", "unlisted"):
+        return True
+    if video.visibility != "paid" or is_owner_or_staff:
+        return is_owner_or_staff
+    terms = PaidTerms(creator_wallet=video.owner.wallet_address or "", price=video.price, stream_rate=video.stream_rate)
+    return viewer_has_paid(viewer=viewer, terms=terms)
+
+
+# moves to media_pipeline.access
+def video_unlock_terms(*, video) -> dict:
+    """What unlocks a paid video for a viewer, as `video_playable_by` checks it, in words and values."""
+    deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
+    # In the token's own units (`0.5 FLOW`), as a wallet shows them; base units when the chain is silent.
+    meta = token_meta_get(token_address=deployment.token_address) if deployment else TokenMeta(decimals=None)
+    price_text = None if video.price is None else token_amount_format(amount=video.price, meta=meta)
+    rate_text = None if video.stream_rate is None else token_amount_format(amount=video.stream_rate, meta=meta)
+    ways = []
+    if price_text:
+        ways.append(f"pay at least {price_text} once")
+    if rate_text:
+        ways.append(f"open a payment stream of at least {rate_text} per second")
+    summary = ("To watch, " + " or ".join(ways) + " to the creator's wallet, from the wallet linked to your account"
+               f" (chain {settings.CHAIN_ID}).")
+    return {
+        "summary": summary,
+        "recipient": video.owner.wallet_address or "",
+        "token": deployment.token_address if deployment else "",
+        "stream_contract": deployment.stream_address if deployment else "",
+        "chain_id": settings.CHAIN_ID,
+        # Token base units as decimal strings: exact beyond 2**53 (JSON numbers are not).
+        "price": None if video.price is None else str(video.price),
+        "stream_rate": None if video.stream_rate is None else str(video.stream_rate),
+        "price_text": price_text,
+        "stream_rate_text": rate_text,
+    }
+
+
+# --- the chain, wired to our settings and index -------------------------------------------------
+
+
+def blockchain_data_service(*, rpc_url: str | None = None):
+    """The `BlockchainDataService` wired to our settings, recorded contracts and index."""
+    deployment = deployment_get()
+    return BlockchainDataService(
+        rpc_url=rpc_url or settings.RPC_URL,
+        token_address=deployment.token_address,
+        stream_address=deployment.stream_address,
+        history_source=lambda address, offset, limit: address_history(
+            chain_id=deployment.chain_id, address=address, offset=offset, limit=limit
+        ),
+    )
