@@ -47,7 +47,7 @@ def test_a_payment_reads_like_a_block_explorer(admin_client, token_on_chain):
     payer = User.objects.create_user("payer@example.com", wallet_address="0x" + "a" * 40)
     stream = make_stream(3)
     payment = make_payment(40, sender="0x" + "a" * 40, amount=3_600_000_000_000_000_000)
-    # A withdrawal as the indexer mirrors it (payments.services: stream and its on-chain id).
+    # A withdrawal as the indexer mirrors it (payments.indexer: stream and its on-chain id).
     Payment.objects.filter(pk=payment.pk).update(token_address=token_on_chain, from_user=payer, stream=stream,
                                                  stream_id_onchain=stream.stream_id, kind="withdrawal")
     IndexerCursor.objects.create(chain_id=31337, contract_address="0x" + "2" * 40, token_address=token_on_chain,
