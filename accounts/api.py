@@ -1,6 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
+from django.conf import settings
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.middleware.csrf import get_token
 from ninja import Query, Router, Schema, Status
@@ -8,9 +9,10 @@ from ninja.pagination import paginate
 from ninja.utils import check_csrf
 from pydantic import Field
 
-from accounts import services
+from accounts import selectors, services
 from accounts.auth import manage_tokens_auth, user_auth
-from accounts.models import DEFAULT_TOKEN_SCOPES, ApiToken, TokenScope
+from accounts.siwe import site_origin
+from accounts.models import DEFAULT_TOKEN_SCOPES, TokenScope
 from accounts.throttles import sensitive_throttle
 from core.errors import PermissionDenied
 from core.schemas import ErrorOut
@@ -137,7 +139,7 @@ def change_password(request, payload: PasswordChangeIn):
 @router.get("/tokens", response=list[TokenOut], auth=manage_tokens_auth)
 @paginate
 def list_tokens(request):
-    return ApiToken.objects.filter(user=request.user)
+    return selectors.api_tokens_of(user=request.user)
 
 
 @router.post("/tokens", response={201: TokenCreatedOut, 400: ErrorOut}, auth=manage_tokens_auth)
@@ -212,10 +214,6 @@ class SignedInOut(Schema):
 @siwe_router.get("/nonce", response=NonceOut, throttle=[sensitive_throttle])
 def siwe_nonce(request):
     """A single-use nonce (10 minutes) bound to this browser session, and the fields to sign."""
-    from django.conf import settings
-
-    from accounts.siwe import site_origin
-
     if not request.session.session_key:
         request.session.save()
     nonce = services.siwe_nonce_issue(session_key=request.session.session_key)

@@ -46,6 +46,14 @@ def user_register(*, email: str, password: str, display_name: str = "") -> User:
         raise Conflict("An account with this email address exists already.", fields={"email": ["already registered"]}) from None
 
 
+def superuser_create(*, email: str, password: str | None = None) -> str:
+    """A staff superuser `email` with `password` (default: a random one); returns the password, to show once."""
+    password = password or secrets.token_urlsafe(12)
+    with transaction.atomic():
+        User.objects.create_superuser(email=email, password=password)
+    return password
+
+
 def user_check_credentials(*, request, email: str, password: str) -> User:
     """The user these credentials name. Goes through django-axes (AUTHENTICATION_BACKENDS): a locked-out
     account or address is refused before the password is checked, and each failure is counted."""

@@ -4,7 +4,6 @@ block explorer: transaction, block, confirmations, parties, amounts in the token
 from datetime import timedelta
 
 from django.contrib import admin
-from django.db.models import Max
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -55,8 +54,8 @@ class ChainRowAdmin(ReadOnlyAdmin):
 
 
 def confirmations(row) -> str:
-    """Shown on a change page only: the chain head the indexer saw last (Max skips cursors without one)."""
-    head = IndexerCursor.objects.filter(chain_id=row.chain_id).aggregate(head=Max("head_block"))["head"]
+    """Shown on a change page only: how deep the row is below the chain head the indexer saw last."""
+    head = selectors.indexer_head_block(chain_id=row.chain_id)
     if head is None:
         return "—"
     return f"{max(head - row.block_number + 1, 0):,} (head {head:,} at the indexer's last pass)"

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Literal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from accounts.auth import require_staff, user_auth
+from accounts.models import wallet_address_validator
 from core.errors import ServiceError
 from core.schemas import ErrorOut
 from payments import selectors
@@ -151,25 +153,20 @@ class IndexerStatusOut(Schema):
     heartbeat_at: datetime | None
 
 
-def _require_wallet(user) -> str:
-    if not user.wallet_address:
-        raise ServiceError("Link a wallet first (Sign-In with Ethereum).", code="no_wallet")
-    return user.wallet_address
-
-
 @router.get("/wallet", response={200: WalletOut, **ERRORS})
 def my_wallet(request):
     """Token and native balances of my linked wallet, read from the chain now."""
-    address = _require_wallet(request.user)
-    service = selectors.blockchain_data_service()
+    if not request.user.wallet_address:
+        raise ServiceError("Link a wallet first (Sign-In with Ethereum).", code="no_wallet")
     try:
-        return {
-            "address": address, "chain_id": settings.CHAIN_ID, "token_address": service.token.address.lower(),
-            "token_symbol": service.token_symbol(), "token_decimals": service.token_decimals(),
-            "token_balance": str(service.token_balance(address)), "native_balance": str(service.native_balance(address)),
-        }
+        wallet = selectors.wallet_balances(address=request.user.wallet_address)
     except OSError as error:  # requests' connection errors and timeouts are OSErrors
         raise ChainUnavailable(f"The chain node at {settings.RPC_URL} does not answer.") from error
+    return {
+        "address": wallet.address, "chain_id": wallet.chain_id, "token_address": wallet.token_address,
+        "token_symbol": wallet.token_symbol, "token_decimals": wallet.token_decimals,
+        "token_balance": str(wallet.token_balance), "native_balance": str(wallet.native_balance),
+    }
 
 
 @router.get("/mine", response=list[PaymentOut])
@@ -198,10 +195,6 @@ def stream_detail(request, stream_pk: int):
 @paginate
 def address_history(request, address: str):
     """Token payments from or to any address, from our own index, newest first."""
-    from django.core.exceptions import ValidationError
-
-    from accounts.models import wallet_address_validator
-
     try:
         wallet_address_validator(address)
     except ValidationError:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Max, Q, Value, When
 from django.utils import timezone
 
 from core.errors import NotFound, PermissionDenied
@@ -61,6 +61,11 @@ def indexer_cursors(*, chain_id: int | None = None) -> list[IndexerCursor]:
     """The indexer cursors (one per chain and stream contract; those of `chain_id` when given), for status pages."""
     cursors = IndexerCursor.objects.order_by("chain_id", "contract_address")
     return list(cursors if chain_id is None else cursors.filter(chain_id=chain_id))
+
+
+def indexer_head_block(*, chain_id: int) -> int | None:
+    """The chain head the indexer saw last on `chain_id` (None before its first pass; Max skips cursors without one)."""
+    return IndexerCursor.objects.filter(chain_id=chain_id).aggregate(head=Max("head_block"))["head"]
 
 
 def payments_of_address(*, chain_id: int, address: str):
@@ -229,4 +234,25 @@ def blockchain_data_service(*, rpc_url: str | None = None):
         history_source=lambda address, offset, limit: address_history(
             chain_id=deployment.chain_id, address=address, offset=offset, limit=limit
         ),
+    )
+
+
+@dataclass(frozen=True)
+class WalletBalances:
+    address: str
+    chain_id: int
+    token_address: str
+    token_symbol: str
+    token_decimals: int
+    token_balance: int  # base units
+    native_balance: int  # wei
+
+
+def wallet_balances(*, address: str) -> WalletBalances:
+    """A wallet's balances of our token and of the chain's coin, read from the chain now (OSError: no node)."""
+    chain = blockchain_data_service()
+    return WalletBalances(
+        address=address, chain_id=settings.CHAIN_ID, token_address=chain.token.address.lower(),
+        token_symbol=chain.token_symbol(), token_decimals=chain.token_decimals(),
+        token_balance=chain.token_balance(address), native_balance=chain.native_balance(address),
     )
