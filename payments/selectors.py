@@ -31,6 +31,8 @@ def deployment_exists(*, chain_id: int | None = None) -> bool:
     return ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID if chain_id is None else chain_id).exists()
 
 
+# --- payments, streams, history -----------------------------------------------------------------
+
 
 def payments_for_user(*, user, status: str | None = None):
     """Payments from or to the user's wallet (those of one `status` when given)."""
@@ -126,7 +128,6 @@ def stream_amounts(*, stream: PaymentStream, at: datetime | None = None) -> Stre
 def stream_is_active(stream: PaymentStream, *, at: datetime | None = None) -> bool:
     at = at or timezone.now()
     return stream.creation_confirmed and not stream.cancelled and stream.start_time <= at < stream.stop_time
-
 
 
 # --- paid access --------------------------------------------------------------------------------
