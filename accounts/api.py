@@ -11,8 +11,8 @@ from pydantic import Field
 
 from accounts import selectors, services
 from accounts.auth import manage_tokens_auth, user_auth
-from accounts.siwe import site_origin
 from accounts.models import DEFAULT_TOKEN_SCOPES, TokenScope
+from accounts.siwe import site_origin
 from accounts.throttles import sensitive_throttle
 from core.errors import PermissionDenied
 from core.schemas import ErrorOut
