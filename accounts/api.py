@@ -1,18 +1,18 @@
 from datetime import datetime
 from typing import Literal
 
+from django.conf import settings
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.middleware.csrf import get_token
-from django.db import transaction
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 from ninja.utils import check_csrf
 from pydantic import Field
 
-from accounts import services
-from payments import services as payment_services
+from accounts import selectors, services
 from accounts.auth import manage_tokens_auth, user_auth
-from accounts.models import DEFAULT_TOKEN_SCOPES, ApiToken, TokenScope
+from accounts.models import DEFAULT_TOKEN_SCOPES, TokenScope
+from accounts.siwe import site_origin
 from accounts.throttles import sensitive_throttle
 from core.errors import PermissionDenied
 from core.schemas import ErrorOut
@@ -139,7 +139,7 @@ def change_password(request, payload: PasswordChangeIn):
 @router.get("/tokens", response=list[TokenOut], auth=manage_tokens_auth)
 @paginate
 def list_tokens(request):
-    return ApiToken.objects.filter(user=request.user)
+    return selectors.api_tokens_of(user=request.user)
 
 
 @router.post("/tokens", response={201: TokenCreatedOut, 400: ErrorOut}, auth=manage_tokens_auth)
@@ -187,11 +187,7 @@ def resend_verification_email(request, payload: VerificationResendIn):
 
     The answer is the same whether or not the address has an account.
     """
-    from notifications.emails import verification_email_queue
-    from notifications.signals import send_on_commit
-
-    with transaction.atomic():
-        send_on_commit([email.pk for email in verification_email_queue(email_address=payload.email)])
+    services.email_verification_request(email_address=payload.email)
     return Status(202, {"message": "If an unverified account uses this address, a new link is on its way."})
 
 
@@ -218,13 +214,9 @@ class SignedInOut(Schema):
 @siwe_router.get("/nonce", response=NonceOut, throttle=[sensitive_throttle])
 def siwe_nonce(request):
     """A single-use nonce (10 minutes) bound to this browser session, and the fields to sign."""
-    from django.conf import settings
-
-    from accounts.siwe import site_origin
-
     if not request.session.session_key:
         request.session.save()
-    nonce = payment_services.siwe_nonce_issue(session_key=request.session.session_key)
+    nonce = services.siwe_nonce_issue(session_key=request.session.session_key)
     site = site_origin(settings.SITE_URL)
     return {"nonce": nonce.nonce, "expires_at": nonce.expires_at.isoformat(), "domain": site.domain,
             "uri": site.origin, "chain_id": settings.CHAIN_ID}
@@ -235,7 +227,7 @@ def siwe_nonce(request):
 def siwe_verify(request, payload: VerifyIn):
     """Check the signed message; sign in (or link the wallet to the signed-in user)."""
     signed_in = request.user if request.user.is_authenticated else None
-    user = payment_services.siwe_verify(
+    user = services.siwe_verify(
         message=payload.message, signature=payload.signature, user=signed_in, session_key=request.session.session_key or ""
     )
     if signed_in is None:

@@ -145,3 +145,13 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+class SiweNonce(models.Model):
+    """A Sign-In with Ethereum nonce: issued to one session, used once, expires."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    session_key = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)

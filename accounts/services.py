@@ -1,22 +1,25 @@
-"""What accounts do: registration, sign-in, password change, email verification, personal API tokens."""
+"""What accounts do: registration, sign-in, password change, email verification, personal API tokens,
+wallet sign-in (Sign-In with Ethereum) and wallet linking."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from collections.abc import Collection
-
 from django.contrib.auth import authenticate, password_validation
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import ApiToken, TokenScope, User, default_token_scopes
+from accounts import siwe
+from accounts.models import ApiToken, SiweNonce, TokenScope, User, default_token_scopes
+from accounts.signals import email_verification_requested, wallet_linked
 from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ServiceError, TooManyAttempts
 
 TOKEN_PREFIX = "fc_"
@@ -41,6 +44,14 @@ def user_register(*, email: str, password: str, display_name: str = "") -> User:
             return User.objects.create_user(email=email, password=password, display_name=display_name)
     except IntegrityError:
         raise Conflict("An account with this email address exists already.", fields={"email": ["already registered"]}) from None
+
+
+def superuser_create(*, email: str, password: str | None = None) -> str:
+    """A staff superuser `email` with `password` (default: a random one); returns the password, to show once."""
+    password = password or secrets.token_urlsafe(12)
+    with transaction.atomic():
+        User.objects.create_superuser(email=email, password=password)
+    return password
 
 
 def user_check_credentials(*, request, email: str, password: str) -> User:
@@ -195,4 +206,84 @@ def email_verify(*, token: str) -> User:
             raise Conflict("This verification link was already used: the address is verified.", code="link_used")
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
+    return user
+
+
+def email_verification_request(*, email_address: str) -> None:
+    """Ask for a new verification link for the unverified, active account at `email_address`
+    (`email_verification_requested`: the notifications app queues the email, at most one an hour).
+
+    Unknown or verified addresses ask nothing; the caller answers the same either way, so the
+    endpoint does not reveal who has an account."""
+    try:
+        validate_email(email_address.strip())
+    except ValidationError:
+        raise ServiceError("This is not an email address.", fields={"email": ["Enter a valid email address."]}) from None
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email_address.strip(), email_verified_at__isnull=True, is_active=True).first()
+        if user is not None:
+            email_verification_requested.send(sender=User, user=user)
+
+
+# --- wallets and Sign-In with Ethereum ----------------------------------------------------------
+
+SIWE_NONCE_TTL = timedelta(minutes=10)
+
+
+def siwe_nonce_issue(*, session_key: str = "") -> SiweNonce:
+    """A single-use nonce for the browser session `session_key`, valid SIWE_NONCE_TTL (older ones are swept)."""
+    with transaction.atomic():
+        SiweNonce.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
+        return SiweNonce.objects.create(
+            nonce=secrets.token_hex(16), session_key=session_key, expires_at=timezone.now() + SIWE_NONCE_TTL
+        )
+
+
+def siwe_verify(*, message: str, signature: str, user=None, session_key: str = "", now: datetime | None = None) -> User:
+    """Check a signed EIP-4361 message against this site and a nonce we issued; use the nonce.
+
+    Returns the user who signed in: the signed-in `user` (the wallet gets linked to them) or the
+    account that already has this wallet. Raises ServiceError (4xx) for every rejection. The nonce
+    must have been issued to the same browser session (`session_key`), so another site cannot
+    replay a user's signature into its own session.
+    """
+    now = now or timezone.now()
+    try:
+        parsed = siwe.parse_message(message)
+    except siwe.SiweError as error:
+        raise ServiceError(f"Malformed sign-in message: {error}", code="siwe_malformed") from None
+    site = siwe.site_origin(settings.SITE_URL)
+    try:
+        siwe.check_message(parsed, domain=site.domain, uri_origin=site.origin, chain_id=settings.CHAIN_ID, now=now)
+        signer = siwe.recover_signer(message, signature)
+    except siwe.SiweError as error:
+        raise ServiceError(str(error), code=error.code) from None
+    if signer != parsed.address.lower():
+        raise ServiceError("The signature was not made by the message's address.", code="siwe_bad_signature")
+    # One conditional UPDATE: of two requests with the same nonce, exactly one gets it. The nonce is
+    # spent even when what follows fails.
+    used = SiweNonce.objects.filter(
+        nonce=parsed.nonce, session_key=session_key, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if not used:
+        raise ServiceError("The nonce is unknown, expired or already used; ask for a new one.", code="siwe_bad_nonce")
+    return wallet_link(user=user, address=signer)
+
+
+def wallet_link(*, user, address: str) -> User:
+    """The user for `address`: link it to `user` when given (`wallet_linked` tells the apps that keep
+    rows by address, in the same transaction); else the account that has it."""
+    address = address.lower()
+    holder = User.objects.filter(wallet_address=address).first()
+    if user is None or not user.is_authenticated:
+        if holder is None:
+            raise NotFound("No account has this wallet linked: sign in with your email first, then link it.", code="wallet_unknown")
+        return holder
+    if holder is not None and holder.pk != user.pk:
+        raise Conflict("This wallet is already linked to another account.", code="wallet_taken")
+    if user.wallet_address != address:
+        with transaction.atomic():
+            user.wallet_address = address
+            user.save(update_fields=["wallet_address"])
+            wallet_linked.send(sender=User, user=user, address=address)
     return user

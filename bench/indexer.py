@@ -30,9 +30,9 @@ import httpx  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
-from integrations.blockchain import events as ev  # noqa: E402
+from integrations.blockchain import events as chain_events  # noqa: E402
 from integrations.blockchain.rpc import ChainRPC  # noqa: E402
-from payments import services  # noqa: E402
+from payments import indexer, services  # noqa: E402
 from payments.models import ChainDeployment, IndexedBlock, IndexerCursor, Payment  # noqa: E402
 from tests.chain_helpers import deploy_chain  # noqa: E402
 from tests.fixtures.anvil import AnvilNode  # noqa: E402
@@ -70,17 +70,17 @@ def block_by_block(node, deployment, head: int) -> tuple[int, float]:
     began = time.perf_counter()
     for number in range(deployment.deploy_block, head + 1):
         raw = rpc.get_logs(from_block=number, to_block=number, addresses=[deployment.stream_address, deployment.token_address])
-        decoded = [e for e in map(ev.decode_log, raw) if e is not None]
+        decoded = [e for e in map(chain_events.decode_log, raw) if e is not None]
         if decoded:
             with transaction.atomic():
-                services._apply_events(rpc=rpc, deployment=deployment, events=decoded)
+                indexer._apply_events(rpc=rpc, deployment=deployment, events=decoded)
     return rpc.calls, time.perf_counter() - began
 
 
 def ours(node, deployment) -> tuple[int, float, list[int]]:
     rpc = ChainRPC(node.url)
     began = time.perf_counter()
-    result = services.chain_sync(rpc=rpc, chain_id=node.chain_id, confirmations=0)
+    result = indexer.chain_sync(rpc=rpc, chain_id=node.chain_id, confirmations=0)
     assert result.error == "", result.error
     return rpc.calls, time.perf_counter() - began, result.range_sizes
 

@@ -30,6 +30,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 
+from accounts import services as account_services
 from core import health
 from core.errors import NotFound, ServiceError
 from integrations.blockchain.deploy import has_code, send_transaction
@@ -40,7 +41,10 @@ from media_pipeline import services as media_services
 from media_pipeline.access import PaymentRequired
 from media_pipeline.models import TranscodeJob, Video
 from notifications.models import OutboundEmail
+from payments import indexer as payment_indexer
+from payments import selectors as payment_selectors
 from payments import services as payment_services
+from payments import tokens as payment_tokens
 from payments.models import PaymentStream
 from pinning import services as ipfs_services
 from pinning.models import IPFSRecord
@@ -134,7 +138,7 @@ def demo_parts_check() -> list[str]:
             raise DemoError(f"The {name} is not available: {parts[key].detail}. {hint}")
         lines.append(f"{name}: {parts[key].detail}")
     try:
-        service = payment_services.blockchain_data_service()
+        service = payment_selectors.blockchain_data_service()
     except NotFound:
         raise DemoError(f"No contracts are deployed on chain {settings.CHAIN_ID}: run `make run` (it deploys them) "
                         "or `manage.py chain deploy`.") from None
@@ -168,7 +172,7 @@ def demo_users_ensure() -> tuple[DemoUser, DemoUser]:
         if user is None:
             password = secrets.token_urlsafe(12)
             user = get_user_model().objects.create_user(email=email, password=password, display_name=name)
-        user = payment_services.wallet_link(user=user, address=Account.from_key(key).address)
+        user = account_services.wallet_link(user=user, address=Account.from_key(key).address)
         users.append(DemoUser(user=user, private_key=key, password=password))
     return users[0], users[1]
 
@@ -319,13 +323,13 @@ class FilmTerms:
     symbol: str
 
     def tokens(self, amount: int) -> str:
-        return payment_services.token_amount_format(
-            amount=amount, meta=payment_services.TokenMeta(decimals=self.decimals, symbol=self.symbol))
+        return payment_tokens.token_amount_format(
+            amount=amount, meta=payment_tokens.TokenMeta(decimals=self.decimals, symbol=self.symbol))
 
 
 def demo_film_terms() -> FilmTerms:
     """What the paid film costs, in the deployed token's units."""
-    meta = payment_services.token_meta_get(token_address=payment_services.deployment_get().token_address)
+    meta = payment_tokens.token_meta_get(token_address=payment_selectors.deployment_get().token_address)
     if meta.decimals is None:
         raise DemoError(f"The token's decimals could not be read from {settings.RPC_URL}: is the chain still up?")
     return FilmTerms(price=FILM_PRICE_TOKENS * 10**meta.decimals,
@@ -335,8 +339,8 @@ def demo_film_terms() -> FilmTerms:
 
 def demo_streams_cancel_earlier(*, viewer: DemoUser, creator: DemoUser) -> list[int]:
     """Cancel the streams earlier runs left running from the viewer to the creator, so the film is refused again."""
-    service = payment_services.blockchain_data_service()
-    deployment = payment_services.deployment_get()
+    service = payment_selectors.blockchain_data_service()
+    deployment = payment_selectors.deployment_get()
     running = PaymentStream.objects.filter(
         chain_id=deployment.chain_id, contract_address=deployment.stream_address, sender=viewer.address,
         recipient=creator.address, cancelled=False, stop_time__gt=timezone.now(),
@@ -357,7 +361,7 @@ def demo_streams_cancel_earlier(*, viewer: DemoUser, creator: DemoUser) -> list[
 def demo_stream_open(*, viewer: DemoUser, creator: DemoUser, terms: FilmTerms, seconds: int) -> OpenedStream:
     """Open a stream from the viewer to the creator (minting the viewer tokens first when short), signed with
     their dev keys: mint → approve → createStream."""
-    service = payment_services.blockchain_data_service()
+    service = payment_selectors.blockchain_data_service()
     w3 = service.w3
     sender = Web3.to_checksum_address(viewer.address)
     if _chain_call("Reading the viewer's balance", lambda: service.native_balance(sender)) == 0:
@@ -368,7 +372,7 @@ def demo_stream_open(*, viewer: DemoUser, creator: DemoUser, terms: FilmTerms, s
     minted = 0
     if _chain_call("Reading the viewer's tokens", lambda: service.token_balance(sender)) < deposit:
         minted = max(deposit, MINT_TOKENS * 10**terms.decimals)
-        demo_tokens_mint(service=service, to=sender, amount=minted)
+        demo_tokens_mint(to=sender, amount=minted)
     approve = service.token.functions.approve(service.streams.address, deposit).build_transaction({"from": sender, "gas": GAS})
     _chain_call("Approving the deposit", lambda: send_transaction(w3, private_key=viewer.private_key, tx=approve))
     latest = _chain_call("Reading the latest block", lambda: w3.eth.get_block("latest")["timestamp"])
@@ -388,28 +392,23 @@ def demo_stream_open(*, viewer: DemoUser, creator: DemoUser, terms: FilmTerms, s
     )
 
 
-def demo_tokens_mint(*, service, to: str, amount: int) -> None:
+def demo_tokens_mint(*, to: str, amount: int) -> None:
     """Mint demo tokens with the deployer's key (the token's owner)."""
-    if not settings.CHAIN_DEPLOYER_KEY:
-        raise DemoError("CHAIN_DEPLOYER_KEY is not set: the key that deployed the token mints the viewer's tokens "
-                        "(`make run` sets DEBUG=1, which defaults it to anvil's first dev key).")
-    minter = Account.from_key(settings.CHAIN_DEPLOYER_KEY).address
-    owner = _chain_call("Reading the token's owner", lambda: service.token.functions.owner().call())
-    if owner.lower() != minter.lower():
-        raise DemoError(f"The token's owner is {owner}, but CHAIN_DEPLOYER_KEY is {minter}'s key: it cannot mint.")
-    tx = service.token.functions.mint(to, amount).build_transaction({"from": minter, "gas": GAS})
-    _chain_call("Minting the viewer's tokens", lambda: send_transaction(service.w3, private_key=settings.CHAIN_DEPLOYER_KEY, tx=tx))
+    try:
+        payment_services.token_mint(to_address=to, amount=amount)
+    except ServiceError as error:
+        raise DemoError(f"Minting the viewer's tokens: {error.message}") from None
 
 
 def demo_chain_index(*, until: Callable[[], bool], timeout: float,
-                     on_pass: Callable[[payment_services.SyncResult], None]) -> None:
+                     on_pass: Callable[[payment_indexer.SyncResult], None]) -> None:
     """Run indexer passes until `until()` holds. On anvil, mines the CHAIN_CONFIRMATIONS blocks a new
     row waits for (nothing else mines there); on another dev chain, waits for them."""
-    service = payment_services.blockchain_data_service()
+    service = payment_selectors.blockchain_data_service()
     is_anvil = "anvil" in _chain_call("Reading the node's version", lambda: service.w3.client_version).lower()
     deadline = time.monotonic() + timeout
     while True:
-        result = payment_services.chain_sync()
+        result = payment_indexer.chain_sync()
         if result.error:
             raise DemoError(f"The indexer stopped at block {result.to_block}: {result.error}")
         on_pass(result)
@@ -425,7 +424,7 @@ def demo_chain_index(*, until: Callable[[], bool], timeout: float,
 
 
 def demo_stream_row(*, stream_id: int) -> PaymentStream | None:
-    deployment = payment_services.deployment_get()
+    deployment = payment_selectors.deployment_get()
     return PaymentStream.objects.filter(chain_id=deployment.chain_id, contract_address=deployment.stream_address,
                                         stream_id=stream_id).first()
 

@@ -19,7 +19,8 @@ from core.text import duration_text
 from media_pipeline import playback, selectors
 from media_pipeline.models import Video
 from media_pipeline.access import paid_terms
-from payments.services import TokenMeta, deployment_get, token_amount_format, token_meta_get
+from payments.selectors import deployment_get
+from payments.tokens import TokenMeta, token_amount_format, token_meta_get
 
 HOME_PAGE_SIZE = 24
 

@@ -123,7 +123,7 @@ def video_failed_email_queue(*, video, error: str) -> list[OutboundEmail]:
 
 def token_amount_text(*, amount: int, token_address: str) -> str:
     """`3 FLOW`: an amount in the token's own units with its symbol (the paywall's and admin's formatter)."""
-    from payments.services import token_amount_format, token_meta_get
+    from payments.tokens import token_amount_format, token_meta_get
 
     return token_amount_format(amount=int(amount), meta=token_meta_get(token_address=token_address))
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.signals import email_verification_requested
 from media_pipeline.signals import video_failed, video_ready
 from notifications import emails
 from notifications.signals import send_on_commit
@@ -28,6 +29,11 @@ def _queued(emails) -> None:
 def on_user_saved(sender, instance, created, raw=False, **kwargs):
     if created and not raw:  # `raw`: loaddata restoring a user who already got the email
         _queued(emails.welcome_email_queue(user=instance))
+
+
+@receiver(email_verification_requested, dispatch_uid="notifications.email_verification_requested")
+def on_email_verification_requested(sender, user, **kwargs):
+    _queued(emails.verification_email_queue(email_address=user.email))
 
 
 @receiver(video_ready, dispatch_uid="notifications.video_ready")

@@ -4,12 +4,11 @@ block explorer: transaction, block, confirmations, parties, amounts in the token
 from datetime import timedelta
 
 from django.contrib import admin
-from django.db.models import Max
 from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin import badge
-from payments import services
+from payments import selectors, tokens
 from payments.models import ChainDeployment, IndexedBlock, IndexerCursor, Payment, PaymentStream
 
 PAYMENT_TONES = {"confirmed": "ok", "pending": "waiting", "orphaned": "bad"}
@@ -46,7 +45,7 @@ class ChainRowAdmin(ReadOnlyAdmin):
 
     @admin.display(description="token")
     def token(self, row):
-        meta = services.token_meta_get(token_address=row.token_address)
+        meta = tokens.token_meta_get(token_address=row.token_address)
         return format_html("{} {}", meta.symbol, monospace(row.token_address)) if meta.symbol else monospace(row.token_address)
 
     @admin.display(description="confirmations")
@@ -55,8 +54,8 @@ class ChainRowAdmin(ReadOnlyAdmin):
 
 
 def confirmations(row) -> str:
-    """Shown on a change page only: the chain head the indexer saw last (Max skips cursors without one)."""
-    head = IndexerCursor.objects.filter(chain_id=row.chain_id).aggregate(head=Max("head_block"))["head"]
+    """Shown on a change page only: how deep the row is below the chain head the indexer saw last."""
+    head = selectors.indexer_head_block(chain_id=row.chain_id)
     if head is None:
         return "—"
     return f"{max(head - row.block_number + 1, 0):,} (head {head:,} at the indexer's last pass)"
@@ -65,7 +64,7 @@ def confirmations(row) -> str:
 def amount(row, value) -> str:
     if value is None:
         return "—"
-    return services.token_amount_format(amount=value, meta=services.token_meta_get(token_address=row.token_address))
+    return tokens.token_amount_format(amount=value, meta=tokens.token_meta_get(token_address=row.token_address))
 
 
 def user_link(user):
@@ -170,15 +169,15 @@ class PaymentStreamAdmin(ChainRowAdmin):
                        "confirmations_display", "creation_confirmed", "cancelled", "cancelled_at", "cancel_block_number",
                        "cancel_tx_hash_full", "cancel_payouts", "cancel_confirmed")
 
-    def now(self, stream) -> services.StreamAmounts:
+    def amounts_now(self, stream) -> selectors.StreamAmounts:
         # One reading per row, so its fields agree with each other.
         if not hasattr(stream, "amounts_now"):
-            stream.amounts_now = services.stream_amounts(stream=stream)
+            stream.amounts_now = selectors.stream_amounts(stream=stream)
         return stream.amounts_now
 
     @admin.display(description="status")
     def status_badge(self, stream):
-        status = self.now(stream).status
+        status = self.amounts_now(stream).status
         label = status if stream.creation_confirmed else f"{status}, unconfirmed"
         return badge(label, STREAM_TONES[status] if stream.creation_confirmed else "waiting")
 
@@ -188,7 +187,7 @@ class PaymentStreamAdmin(ChainRowAdmin):
 
     @admin.display(description="time left")
     def time_left(self, stream):
-        seconds = self.now(stream).seconds_left
+        seconds = self.amounts_now(stream).seconds_left
         return str(timedelta(seconds=seconds)) if seconds else "—"
 
     @admin.display(description="deposit", ordering="deposit")
@@ -201,15 +200,15 @@ class PaymentStreamAdmin(ChainRowAdmin):
 
     @admin.display(description="streamed so far")
     def streamed_display(self, stream):
-        return amount(stream, self.now(stream).streamed)
+        return amount(stream, self.amounts_now(stream).streamed)
 
     @admin.display(description="still to stream")
     def to_stream_display(self, stream):
-        return amount(stream, self.now(stream).to_stream)
+        return amount(stream, self.amounts_now(stream).to_stream)
 
     @admin.display(description="withdrawable by the recipient")
     def withdrawable_display(self, stream):
-        return amount(stream, self.now(stream).withdrawable)
+        return amount(stream, self.amounts_now(stream).withdrawable)
 
     @admin.display(description="paid to the recipient")
     def withdrawn_display(self, stream):

@@ -182,13 +182,3 @@ class Payment(models.Model):
         """The log's chain identity (outbox keys): `chain_event_key`."""
         return chain_event_key(chain_id=self.chain_id, contract_address=self.contract_address, tx_hash=self.tx_hash,
                                log_index=self.log_index, block_hash=self.block_hash)
-
-
-class SiweNonce(models.Model):
-    """A Sign-In with Ethereum nonce: issued to one session, used once, expires."""
-
-    nonce = models.CharField(max_length=64, unique=True)
-    session_key = models.CharField(max_length=64, blank=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)

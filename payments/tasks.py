@@ -1,8 +1,8 @@
-"""django-q2 entry points of payments (thin: they call services)."""
+"""django-q2 entry points of payments (thin: they call the indexer)."""
 
 from django.conf import settings
 
-from payments import services
+from payments import indexer, selectors
 
 
 def chain_follow_task(seconds: float = 50) -> int:
@@ -10,6 +10,6 @@ def chain_follow_task(seconds: float = 50) -> int:
 
     django-q2 schedules have a one-minute grain; the cursor's claim keeps overlapping runs
     from indexing twice (a second one returns "busy" at once)."""
-    if not services.deployment_exists():
+    if not selectors.deployment_exists():
         return 0
-    return services.chain_follow(seconds=seconds, interval=settings.CHAIN_SYNC_INTERVAL)
+    return indexer.chain_follow(seconds=seconds, interval=settings.CHAIN_SYNC_INTERVAL)

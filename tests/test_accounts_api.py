@@ -135,3 +135,19 @@ def test_sign_in_is_throttled(browser, settings):
     assert responses[-1].json()["code"] == "throttled"
     assert int(responses[-1]["Retry-After"]) >= 1
     cache.clear()
+
+
+def test_ensure_admin_creates_one_superuser_once(db):
+    """`make run`'s first admin: created with a random password shown once; a second run changes nothing."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    first, second = StringIO(), StringIO()
+    call_command("ensure_admin", "--email", "boss@example.com", stdout=first)
+    password = first.getvalue().rsplit(" ", 1)[-1].strip()
+    assert User.objects.get(is_superuser=True).check_password(password) and len(password) >= 12
+    call_command("ensure_admin", "--email", "other@example.com", stdout=second)
+    assert "exists already" in second.getvalue() and User.objects.filter(is_superuser=True).count() == 1

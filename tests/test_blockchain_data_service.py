@@ -48,3 +48,16 @@ def test_history_comes_from_the_injected_index():
 def test_streamed_amount_is_clamped():
     kwargs = {"deposit": 1000, "rate_per_second": 10, "start_time": 100, "stop_time": 200}
     assert [streamed_amount(at=t, **kwargs) for t in (50, 100, 150, 200, 500)] == [0, 0, 500, 1000, 1000]
+
+
+def test_a_token_only_service_reads_the_token_and_has_no_streams(chain):
+    """What `payments.tokens.token_meta_get` asks: decimals and symbol of a token, no stream contract needed;
+    with retries off a down node fails on the first call instead of being asked again."""
+    service = BlockchainDataService(rpc_url=chain.node.url, token_address=chain.token.address, timeout=3, retries=False)
+    assert (service.token_decimals(), service.token_symbol()) == (18, "FLOW")
+    with pytest.raises(RuntimeError, match="No stream contract"):
+        service.stream(1)
+    down = BlockchainDataService(rpc_url="http://127.0.0.1:9", token_address=chain.token.address, timeout=3, retries=False)
+    assert down.w3.provider.exception_retry_configuration is None
+    with pytest.raises(OSError):
+        down.token_decimals()

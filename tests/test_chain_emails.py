@@ -15,8 +15,8 @@ from integrations.blockchain.rpc import ChainRPC
 from notifications import emails as outbox_emails
 from notifications import services as outbox_services
 from notifications.models import OutboundEmail
-from payments import services
-from payments.models import ChainDeployment, Payment
+from payments import indexer, services
+from payments.models import ChainDeployment, Payment, PaymentStream
 from tests.chain_helpers import chain_at, deploy_chain
 from tests.outbox_fixtures import outbox  # noqa: F401
 from tests.payment_helpers import payment_row
@@ -42,7 +42,7 @@ def start(anvil_factory, settings):
 
 
 def sync(node, confirmations=0):
-    result = services.chain_sync(rpc=ChainRPC(node.url), chain_id=node.chain_id, confirmations=confirmations)
+    result = indexer.chain_sync(rpc=ChainRPC(node.url), chain_id=node.chain_id, confirmations=confirmations)
     assert result.error == "", result.error
     return result
 
@@ -257,7 +257,7 @@ def test_a_cancel_the_chain_reverses_is_corrected_once_and_the_stream_runs_again
     for _, _, subject, text in corrections:
         assert subject == f"The cancellation of payment stream #{stream_id} was reversed by the chain"
         assert cancel["transactionHash"].to_0x_hex() in text and "runs again" in text
-    stream = services.PaymentStream.objects.get()
+    stream = PaymentStream.objects.get()
     assert not stream.cancelled and stream.cancel_event_key == ""
     sync(node)
     assert deliver(outbox) == []

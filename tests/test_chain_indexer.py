@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from integrations.blockchain.rpc import ChainRPC, RangeTooLarge, RPCError, RPCUnavailable
-from payments import services
+from payments import indexer, services
 from payments.models import IndexerCursor, Payment, PaymentStream
 from payments.signals import payment_confirmed, payment_orphaned, stream_cancelled, stream_created
 from tests.chain_helpers import attach_chain, deploy_chain
@@ -46,7 +46,7 @@ def start_chain(anvil_factory, **node_options):
 
 
 def sync(node, *, confirmations=0, **rpc_options):
-    result = services.chain_sync(rpc=ChainRPC(node.url, **rpc_options), chain_id=node.chain_id, confirmations=confirmations)
+    result = indexer.chain_sync(rpc=ChainRPC(node.url, **rpc_options), chain_id=node.chain_id, confirmations=confirmations)
     return result
 
 
@@ -256,7 +256,7 @@ def test_ranges_shrink_when_the_node_refuses_and_grow_when_calls_are_cheap(anvil
         chain.mine(40)
     limited = RangeLimitedRPC(node.url, limit=50)
     IndexerCursor.objects.update(range_size=1000)
-    result = services.chain_sync(rpc=limited, chain_id=node.chain_id, confirmations=0)
+    result = indexer.chain_sync(rpc=limited, chain_id=node.chain_id, confirmations=0)
     assert result.error == "" and limited.refused >= 1
     assert max(result.range_sizes) <= 50
     assert sorted(Payment.objects.values_list("amount", flat=True)) == [1, 2, 3, 4, 5]
@@ -269,9 +269,9 @@ def test_ranges_shrink_when_the_node_refuses_and_grow_when_calls_are_cheap(anvil
 
 def test_a_second_pass_while_one_runs_does_nothing(anvil_factory):
     node, chain = start_chain(anvil_factory)
-    IndexerCursor.objects.update(state="running", heartbeat_at=services.timezone.now())
+    IndexerCursor.objects.update(state="running", heartbeat_at=indexer.timezone.now())
     assert sync(node).busy
-    IndexerCursor.objects.update(heartbeat_at=services.timezone.now() - services.CURSOR_STALE_AFTER * 2)
+    IndexerCursor.objects.update(heartbeat_at=indexer.timezone.now() - indexer.CURSOR_STALE_AFTER * 2)
     assert not sync(node).busy  # a pass whose worker died is taken over
 
 
@@ -279,7 +279,7 @@ def test_sync_refuses_a_node_on_another_chain(anvil_factory):
     node, chain = start_chain(anvil_factory)
     with override_settings(CHAIN_ID=1):
         services.deployment_record(chain_id=1, token_address=chain.token.address, stream_address=chain.streams.address, deploy_block=1)
-        result = services.chain_sync(rpc=ChainRPC(node.url), chain_id=1)
+        result = indexer.chain_sync(rpc=ChainRPC(node.url), chain_id=1)
     assert "not chain 1" in result.error
 
 
@@ -299,7 +299,7 @@ def test_follow_runs_passes_until_told_to_stop_and_the_task_waits_for_a_deployme
             chain.transfer(viewer, creator, 99)  # arrives between passes
         return len(passes) == 2
 
-    assert services.chain_follow(interval=0.01, should_stop=stop_after_two) == 2
+    assert indexer.chain_follow(interval=0.01, should_stop=stop_after_two) == 2
     assert Payment.objects.get().amount == 99
     ChainDeployment.objects.all().delete()
     assert chain_follow_task(seconds=0) == 0

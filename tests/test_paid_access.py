@@ -9,8 +9,8 @@ from accounts.models import User
 from integrations.blockchain.rpc import ChainRPC
 from media_pipeline.models import Video
 from payments.models import ChainDeployment
-from payments import services
 from media_pipeline.access import can_watch
+from payments import indexer
 from tests.chain_helpers import deploy_recorded_chain_an_hour_behind
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def setup(anvil_factory, settings):
     video = Video.objects.create(owner=creator, title="Paid", visibility="paid", price=1000, stream_rate=5)
 
     def sync(confirmations=0):
-        result = services.chain_sync(rpc=ChainRPC(node.url), chain_id=node.chain_id, confirmations=confirmations)
+        result = indexer.chain_sync(rpc=ChainRPC(node.url), chain_id=node.chain_id, confirmations=confirmations)
         assert result.error == ""
 
     return chain, video, creator, viewer, streamer, sync
@@ -88,3 +88,41 @@ def test_owner_staff_and_anonymous(setup):
     assert not can_watch(video=private, viewer=viewer) and can_watch(video=private, viewer=creator)
     public = Video.objects.create(owner=creator, title="Public", visibility="public")
     assert can_watch(video=public, viewer=None)
+
+
+def test_viewer_has_paid_answers_for_terms_alone(setup):
+    """payments answers only "has this viewer paid for these terms": no video, no owner or staff rule."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from payments.selectors import PaidTerms, viewer_has_paid
+
+    chain, video, creator, viewer, streamer, sync = setup
+    staff = User.objects.create_user("staff@example.com", "pw-123456789", is_staff=True)
+    price_terms = PaidTerms(creator_wallet=creator.wallet_address, price=1000, stream_rate=None)
+    assert not viewer_has_paid(viewer=viewer, terms=price_terms)
+    chain.transfer(chain.accounts[1], chain.accounts[2], 1000)
+    stream_id, _ = chain.create_stream(chain.accounts[3], chain.accounts[2], rate=5, start=chain.timestamp() + 5, duration=7200)
+    sync()
+    assert viewer_has_paid(viewer=viewer, terms=price_terms)
+    # Spelled in capitals, the creator's wallet is the same wallet.
+    assert viewer_has_paid(viewer=viewer, terms=PaidTerms(creator_wallet=creator.wallet_address.upper().replace("0X", "0x"),
+                                                         price=1000, stream_rate=None))
+    assert not viewer_has_paid(viewer=viewer, terms=PaidTerms(creator_wallet=creator.wallet_address, price=1001, stream_rate=None))
+    assert not viewer_has_paid(viewer=viewer, terms=PaidTerms(creator_wallet=creator.wallet_address, price=None, stream_rate=5))
+    assert not viewer_has_paid(viewer=viewer, terms=PaidTerms(creator_wallet=streamer.wallet_address, price=1, stream_rate=None))
+    assert not viewer_has_paid(viewer=viewer, terms=PaidTerms(creator_wallet="", price=1, stream_rate=None))
+    # Paid in another token than the terms name: not paid.
+    assert not viewer_has_paid(viewer=viewer, terms=PaidTerms(creator_wallet=creator.wallet_address, price=1000,
+                                                             stream_rate=None, token_address="0x" + "5" * 40))
+    stream_terms = PaidTerms(creator_wallet=creator.wallet_address, price=None, stream_rate=5,
+                             token_address=ChainDeployment.objects.get().token_address)
+    assert viewer_has_paid(viewer=streamer, terms=stream_terms)
+    assert not viewer_has_paid(viewer=streamer, terms=PaidTerms(creator_wallet=creator.wallet_address, price=None, stream_rate=6))
+    # Owner, staff and visitors are the access rule's business: here they simply have not paid.
+    assert not viewer_has_paid(viewer=creator, terms=price_terms)
+    assert not viewer_has_paid(viewer=staff, terms=price_terms)
+    assert not viewer_has_paid(viewer=AnonymousUser(), terms=price_terms)
+    assert not viewer_has_paid(viewer=None, terms=price_terms)
+    chain.cancel(chain.accounts[3], stream_id)
+    sync()
+    assert not viewer_has_paid(viewer=streamer, terms=stream_terms)

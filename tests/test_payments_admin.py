@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from payments import services
+from payments import services, tokens
 from tests.test_payments_api import make_payment, make_stream
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def test_a_payment_reads_like_a_block_explorer(admin_client, token_on_chain):
     payer = User.objects.create_user("payer@example.com", wallet_address="0x" + "a" * 40)
     stream = make_stream(3)
     payment = make_payment(40, sender="0x" + "a" * 40, amount=3_600_000_000_000_000_000)
-    # A withdrawal as the indexer mirrors it (payments.services: stream and its on-chain id).
+    # A withdrawal as the indexer mirrors it (payments.indexer: stream and its on-chain id).
     Payment.objects.filter(pk=payment.pk).update(token_address=token_on_chain, from_user=payer, stream=stream,
                                                  stream_id_onchain=stream.stream_id, kind="withdrawal")
     IndexerCursor.objects.create(chain_id=31337, contract_address="0x" + "2" * 40, token_address=token_on_chain,
@@ -172,5 +172,5 @@ def test_the_admin_pages_need_staff(client, django_user_model):
     (1500, None, "1,500 base units"),
 ])
 def test_token_amounts_are_exact(amount, decimals, expected):
-    meta = services.TokenMeta(decimals=decimals, symbol="FLOW" if decimals is not None else "")
-    assert services.token_amount_format(amount=amount, meta=meta) == expected
+    meta = tokens.TokenMeta(decimals=decimals, symbol="FLOW" if decimals is not None else "")
+    assert tokens.token_amount_format(amount=amount, meta=meta) == expected

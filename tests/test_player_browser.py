@@ -16,7 +16,7 @@ from accounts.models import User
 from integrations.blockchain.rpc import ChainRPC
 from media_pipeline import services
 from media_pipeline.models import TranscodeJob, Video
-from payments import services as payments
+from payments import indexer
 from tests.chain_helpers import deploy_recorded_chain_an_hour_behind
 from tests.fixtures.browser import save_screenshot, wait_for
 
@@ -172,7 +172,7 @@ def test_paid_video_is_refused_before_a_stream_and_plays_after_it(page, live_ser
 
     start = chain.timestamp() + 5
     chain.create_stream(viewer_wallet, creator_wallet, rate=5, start=start, duration=7200)
-    result = payments.chain_sync(rpc=ChainRPC(chain.node.url), chain_id=chain.node.chain_id, confirmations=0)
+    result = indexer.chain_sync(rpc=ChainRPC(chain.node.url), chain_id=chain.node.chain_id, confirmations=0)
     assert result.error == ""
 
     page.reload()

@@ -192,7 +192,7 @@ def test_message_issued_long_ago_is_rejected(client, siwe_settings, wallet_user)
 
 
 def test_expired_nonce_is_rejected(client, siwe_settings, wallet_user):
-    from payments.models import SiweNonce
+    from accounts.models import SiweNonce
 
     nonce = get_nonce(client)
     SiweNonce.objects.filter(nonce=nonce).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
@@ -227,3 +227,61 @@ def test_nonce_requests_are_throttled(client, siwe_settings, db, settings):
     cache.clear()
     assert [r.status_code for r in responses[:5]] == [200] * 5
     assert responses[5].status_code == 429 and responses[5].json()["code"] == "throttled"
+
+
+def test_linking_a_wallet_attaches_the_rows_stored_for_it_and_detaches_the_old_ones(client, siwe_settings, db):
+    """The indexer keeps rows by address; linking a wallet (accounts) makes payments attach that address's
+    rows to the account and let go of the rows of the wallet it had before (accounts.signals.wallet_linked)."""
+    from payments.models import Payment, PaymentStream
+
+    old_wallet = "0x" + "0a" * 20
+    user = User.objects.create_user("linker@example.com", "pw-123456789", wallet_address=old_wallet)
+    token, streams, new_wallet, someone = "0x" + "70" * 20, "0x" + "5e" * 20, OTHER.address.lower(), "0x" + "99" * 20
+
+    def payment(n, **fields):
+        return Payment.objects.create(chain_id=31337, tx_hash="0x" + f"{n:064x}", log_index=0, block_number=n,
+                                      block_hash="0x" + "bc" * 32, amount=10, token_address=token, contract_address=token,
+                                      kind="transfer", status="confirmed", **fields)
+
+    def stream(n, **fields):
+        return PaymentStream.objects.create(chain_id=31337, contract_address=streams, stream_id=n, token_address=token,
+                                            deposit=3600, rate_per_second=1, start_time=datetime(2026, 11, 27, tzinfo=UTC),
+                                            stop_time=datetime(2026, 11, 28, tzinfo=UTC), withdrawn=0, remaining_balance=3600,
+                                            tx_hash="0x" + f"{n:064x}", log_index=1, block_number=n, block_hash="0x" + "bc" * 32,
+                                            **fields)
+
+    paid_from_old = payment(1, from_address=old_wallet, to_address=someone, from_user=user)
+    paid_to_new = payment(2, from_address=someone, to_address=new_wallet)
+    paid_from_new = payment(3, from_address=new_wallet, to_address=someone)
+    streamed_to_old = stream(1, sender=someone, recipient=old_wallet, recipient_user=user)
+    streamed_from_new = stream(2, sender=new_wallet, recipient=someone)
+
+    client.force_login(user)
+    message = message_for(get_nonce(client), account=OTHER)
+    response = verify(client, message, sign(message, OTHER))
+    assert response.status_code == 200 and response.json()["linked"] is True
+
+    def owner(row, field):
+        row.refresh_from_db()
+        return getattr(row, field)
+
+    assert owner(paid_to_new, "to_user") == user and owner(paid_from_new, "from_user") == user
+    assert owner(streamed_from_new, "sender_user") == user
+    assert owner(paid_from_old, "from_user") is None and owner(streamed_to_old, "recipient_user") is None
+
+
+def test_a_refused_link_changes_no_rows(client, siwe_settings, wallet_user):
+    """A wallet that belongs to another account is refused before anything is linked: its rows stay theirs."""
+    from payments.models import Payment
+
+    row = Payment.objects.create(chain_id=31337, tx_hash="0x" + "11" * 32, log_index=0, block_number=1,
+                                 block_hash="0x" + "bc" * 32, amount=10, token_address="0x" + "70" * 20,
+                                 contract_address="0x" + "70" * 20, kind="transfer", status="confirmed",
+                                 from_address=WALLET.address.lower(), to_address="0x" + "99" * 20, from_user=wallet_user)
+    intruder = User.objects.create_user("intruder@example.com", "pw-123456789")
+    client.force_login(intruder)
+    message = message_for(get_nonce(client))
+    assert verify(client, message, sign(message)).status_code == 409
+    row.refresh_from_db()
+    intruder.refresh_from_db()
+    assert row.from_user == wallet_user and intruder.wallet_address is None

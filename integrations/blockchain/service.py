@@ -55,15 +55,20 @@ def streamed_amount(*, deposit: int, rate_per_second: int, start_time: int, stop
 
 
 class BlockchainDataService:
-    def __init__(self, *, token_address: str, stream_address: str, rpc_url: str | None = None, w3: Web3 | None = None,
-                 history_source: HistorySource | None = None, timeout: float = 10):
+    def __init__(self, *, token_address: str, stream_address: str | None = None, rpc_url: str | None = None,
+                 w3: Web3 | None = None, history_source: HistorySource | None = None, timeout: float = 10,
+                 retries: bool = True):
+        """`stream_address` None: a token-only service (its `stream` raises). `retries=False`: one try per
+        call (web3's default retries a failed call several times), for callers a person waits on."""
         if w3 is None:
             if not rpc_url:
                 raise ValueError("Give a Web3 instance or an RPC URL.")
-            w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+            retry = {} if retries else {"exception_retry_configuration": None}
+            w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, **retry))
         self.w3 = w3
         self.token = w3.eth.contract(address=Web3.to_checksum_address(token_address), abi=contract_abi(TOKEN))
-        self.streams = w3.eth.contract(address=Web3.to_checksum_address(stream_address), abi=contract_abi(STREAM))
+        self.streams = (None if stream_address is None else
+                        w3.eth.contract(address=Web3.to_checksum_address(stream_address), abi=contract_abi(STREAM)))
         self.history_source = history_source
 
     def _erc20(self, token_address: str | None):
@@ -86,6 +91,8 @@ class BlockchainDataService:
     def stream(self, stream_id: int, *, at: int | None = None) -> StreamDetails:
         """A stream as the contract has it, with streamed and remaining amounts at unix time `at`
         (default: the latest block's time)."""
+        if self.streams is None:
+            raise RuntimeError("No stream contract was given to this BlockchainDataService.")
         try:
             sender, recipient, deposit, token, start, stop, remaining, rate, cancelled = (
                 self.streams.functions.getStream(stream_id).call()

@@ -1,8 +1,6 @@
-import secrets
-
 from django.core.management.base import BaseCommand
 
-from accounts.models import User
+from accounts import selectors, services
 
 
 class Command(BaseCommand):
@@ -13,9 +11,8 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="default: a random password, printed once")
 
     def handle(self, *args, email, password, **options):
-        if User.objects.filter(is_superuser=True).exists():
+        if selectors.superuser_exists():
             self.stdout.write("A superuser exists already; `manage.py changepassword EMAIL` resets a password.")
             return
-        password = password or secrets.token_urlsafe(12)
-        User.objects.create_superuser(email=email, password=password)
+        password = services.superuser_create(email=email, password=password)
         self.stdout.write(self.style.SUCCESS(f"Created superuser {email} with password {password}"))

@@ -16,7 +16,7 @@ from core.errors import ServiceError
 from demo import services
 from media_pipeline.access import PaymentRequired
 from media_pipeline.models import Video
-from payments.services import stream_is_active
+from payments.selectors import stream_is_active
 
 BAR_WIDTH = 30
 STEPS = 9

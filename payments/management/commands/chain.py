@@ -6,13 +6,9 @@ import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from web3 import Web3
-from web3.exceptions import Web3RPCError
 
 from core.errors import ServiceError
-from integrations.blockchain.deploy import deploy_contracts, has_code
-from payments import services
-from payments.models import ChainDeployment, IndexerCursor
+from payments import indexer, selectors, services
 
 
 class Command(BaseCommand):
@@ -35,48 +31,18 @@ class Command(BaseCommand):
         except ServiceError as error:
             raise CommandError(error.message) from None
 
-    def w3(self) -> Web3:
-        w3 = Web3(Web3.HTTPProvider(settings.RPC_URL, request_kwargs={"timeout": 10}))
-        if not w3.is_connected():
-            raise CommandError(f"No chain answers at RPC_URL={settings.RPC_URL}. Start one (make run starts anvil) or set RPC_URL.")
-        chain_id = w3.eth.chain_id
-        if chain_id != settings.CHAIN_ID:
-            raise CommandError(f"The node at {settings.RPC_URL} is chain {chain_id}, but CHAIN_ID is {settings.CHAIN_ID}.")
-        return w3
-
     def handle_deploy(self, *, if_missing, mint_to, mint_amount, **options):
-        w3 = self.w3()
-        current = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
-        if if_missing and current and has_code(w3, current.token_address) and has_code(w3, current.stream_address):
-            self.stdout.write(f"Contracts already deployed on chain {current.chain_id}: token {current.token_address}, "
-                              f"streams {current.stream_address}.")
+        deployment, deployed = services.chain_deploy(if_missing=if_missing, progress=self.stdout.write)
+        if not deployed:
+            self.stdout.write(f"Contracts already deployed on chain {deployment.chain_id}: token {deployment.token_address}, "
+                              f"streams {deployment.stream_address}.")
             return
-        if not settings.CHAIN_DEPLOYER_KEY:
-            raise CommandError("CHAIN_DEPLOYER_KEY is not set: the key that pays for the deployment.")
-        self.stdout.write(f"Deploying to {settings.RPC_URL} (chain {settings.CHAIN_ID}) ...")
-        try:
-            deployment = deploy_contracts(w3, private_key=settings.CHAIN_DEPLOYER_KEY)
-        except (Web3RPCError, ValueError, RuntimeError) as error:
-            raise CommandError(f"Deployment failed: {error} (is CHAIN_DEPLOYER_KEY a funded key on this chain?)") from None
-        services.deployment_record(
-            chain_id=settings.CHAIN_ID, token_address=deployment.token_address, stream_address=deployment.stream_address,
-            deploy_block=deployment.deploy_block, deployer=deployment.deployer,
-        )
         self.stdout.write(self.style.SUCCESS(
             f"Deployed at block {deployment.deploy_block}: token {deployment.token_address}, streams {deployment.stream_address}."
         ))
-        if mint_to:
-            from integrations.blockchain.deploy import send_transaction
-            from integrations.blockchain.artifacts import TOKEN, contract_abi
-
-            token = w3.eth.contract(address=Web3.to_checksum_address(deployment.token_address), abi=contract_abi(TOKEN))
-            for address in mint_to:
-                if not Web3.is_address(address):
-                    raise CommandError(f"{address!r} is not an address.")
-                deployer = Web3.to_checksum_address(deployment.deployer)
-                tx = token.functions.mint(Web3.to_checksum_address(address), mint_amount).build_transaction({"from": deployer})
-                send_transaction(w3, private_key=settings.CHAIN_DEPLOYER_KEY, tx=tx)
-                self.stdout.write(f"Minted {mint_amount} to {address}.")
+        for address in mint_to:
+            services.token_mint(to_address=address, amount=mint_amount)
+            self.stdout.write(f"Minted {mint_amount} to {address}.")
 
     def progress(self, result):
         if result.error:
@@ -91,7 +57,7 @@ class Command(BaseCommand):
 
     def handle_sync(self, *, follow, confirmations, **options):
         if not follow:
-            result = services.chain_sync(confirmations=confirmations, progress=self.progress)
+            result = indexer.chain_sync(confirmations=confirmations, progress=self.progress)
             if result.busy:
                 self.stdout.write("Another indexer pass is running; nothing done.")
                 return
@@ -107,15 +73,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         self.stdout.write(f"Following chain {settings.CHAIN_ID} at {settings.RPC_URL}; Ctrl-C stops.")
-        passes = services.chain_follow(interval=settings.CHAIN_SYNC_INTERVAL, progress=self.progress, should_stop=lambda: stop["now"])
+        passes = indexer.chain_follow(interval=settings.CHAIN_SYNC_INTERVAL, progress=self.progress, should_stop=lambda: stop["now"])
         self.stdout.write(f"Stopped after {passes} passes.")
 
     def handle_status(self, **options):
-        deployment = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
-        if deployment is None:
-            raise CommandError(f"No contracts recorded for chain {settings.CHAIN_ID}: run `manage.py chain deploy`.")
-        self.stdout.write(str(deployment))
-        for cursor in IndexerCursor.objects.filter(chain_id=settings.CHAIN_ID):
+        self.stdout.write(str(selectors.deployment_get()))
+        for cursor in selectors.indexer_cursors(chain_id=settings.CHAIN_ID):
             self.stdout.write(
                 f"cursor: block {cursor.last_block}, head {cursor.head_block}, lag {cursor.lag_blocks}, range {cursor.range_size}, "
                 f"state {cursor.state}, reorgs {cursor.reorgs_detected}, last error: {cursor.last_error or '-'}"
