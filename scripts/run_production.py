@@ -6,7 +6,8 @@ transcodes). DEBUG is off; SECRET_KEY is generated once into DATA_DIR/secret_key
 are collected first and served by nginx. Ctrl-C (or SIGTERM) stops every process it started.
 
     run_production.py              start the stack (FLOWCAST_NGINX_PORT, FLOWCAST_GUNICORN_PORT: 8080, 8081)
-    run_production.py nginx-site   print deploy/nginx/flowcast.conf.template rendered from the app's settings
+    run_production.py nginx-site   print deploy/nginx/flowcast.conf.template rendered from this environment's
+                                   settings (NGINX_LISTEN: 80, GUNICORN_BIND: 127.0.0.1:8081)
     run_production.py --no-workers the web tier only (nginx + gunicorn)
 """
 
@@ -22,7 +23,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from run_platform import MANAGE, PYTHON, ROOT, Part, http_ready, port_in_use, stop_all, wait_until
 
@@ -36,6 +36,7 @@ ACCEL_PREFIX = "/protected-media/"
 STATIC_MAX_AGE = 7 * 24 * 3600
 # Past the app's largest upload limit plus its form overhead, so that the app answers its own 413 first.
 BODY_LIMIT_SLACK = 1024 * 1024
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 # What the nginx config needs from the app's settings, read in a child process with the stack's environment.
@@ -116,14 +117,15 @@ def nginx_site(settings: dict, *, listen: str, upstream: str) -> str:
     if not settings["accel_prefix"]:
         raise RuntimeError("PLAYBACK_ACCEL_REDIRECT_PREFIX is empty: the app would stream media itself.")
     if settings["num_proxies"] != 1:
-        print(f"note: NINJA_NUM_PROXIES={settings['num_proxies']}: right only if that many proxies, this nginx "
-              "included, append to X-Forwarded-For.", file=sys.stderr)
+        print(f"note: NINJA_NUM_PROXIES={settings['num_proxies']} here; behind this nginx the app needs 1, plus one "
+              "for each proxy in front of nginx that appends to X-Forwarded-For.", file=sys.stderr)
     values = {
         **settings,
         "accel_prefix": "/" + settings["accel_prefix"].strip("/") + "/",
         "listen": listen,
         "upstream": upstream,
-        "server_name": " ".join(dict.fromkeys([settings["site_host"], "127.0.0.1", "localhost"])),
+        "server_name": " ".join(dict.fromkeys([settings["site_host"], *LOOPBACK_NAMES]
+                                              if settings["site_host"] in LOOPBACK_NAMES else [settings["site_host"]])),
         "client_max_body_size": settings["largest_body"] + BODY_LIMIT_SLACK,
         "static_max_age": STATIC_MAX_AGE,
     }
@@ -164,15 +166,21 @@ def write_nginx_config(nginx: str, prefix: Path, site: str) -> Path:
 
 def nginx_command(nginx: str, prefix: Path, config: Path, *, test: bool = False) -> list[str]:
     # -e: nginx opens its compiled-in error log before it reads the config; ours instead.
-    return [nginx, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "logs" / "error.log"), *(["-t"] if test else [])]
+    return [nginx, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "logs" / "error.log"),
+            *(["-t"] if test else [])]
 
 
 def main(args: list[str]) -> int:
+    if args[:1] == ["nginx-site"]:
+        # For a deployment: the settings of this environment, none of the loopback trial's defaults.
+        env = {**os.environ, "DEBUG": "0", "PLAYBACK_ACCEL_REDIRECT_PREFIX": ACCEL_PREFIX}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        env.setdefault("SECRET_KEY", "only-reading-settings")
+        print(nginx_site(app_settings(env), listen=env.get("NGINX_LISTEN", "80"),
+                         upstream=env.get("GUNICORN_BIND", "127.0.0.1:8081")))
+        return 0
     env, nginx_port, gunicorn_port, data_dir = production_env(os.environ)
     nginx = shutil.which("nginx", path=env.get("PATH", os.defpath) + ":/usr/sbin:/usr/local/sbin")
-    if args[:1] == ["nginx-site"]:
-        print(nginx_site(app_settings(env), listen=f"127.0.0.1:{nginx_port}", upstream=env["GUNICORN_BIND"]))
-        return 0
     if not nginx:
         print("Cannot start: nginx is not installed (Debian/Ubuntu: `apt-get install nginx`).", file=sys.stderr)
         return 2
@@ -224,13 +232,15 @@ def main(args: list[str]) -> int:
             if interrupted:
                 return 130
         site = f"http://127.0.0.1:{nginx_port}"
+        workers = (f"django-q2 clusters {q_name(env)} and {transcode_cluster_name(q_name(env))}"
+                   if len(parts) > 2 else "none (--no-workers)")
         gateway = f"\n  IPFS       {env['IPFS_GATEWAY_ORIGIN']} (the gateway's own origin, same gunicorn)" \
             if settings["gateway_host"] else ""
         print(
             "\nFlowcast's production web tier is up (DEBUG off):\n"
             f"  nginx      {site}/ (admin {site}/admin/, API {site}/api/docs, health {site}/api/health){gateway}\n"
             f"  gunicorn   http://{env['GUNICORN_BIND']} (behind nginx; static files are nginx's, not its)\n"
-            f"  workers    {'django-q2 clusters ' + q_name(env) + ' and ' + transcode_cluster_name(q_name(env)) if len(parts) > 2 else 'none (--no-workers)'}\n"
+            f"  workers    {workers}\n"
             f"  files      nginx config {config}, logs {prefix / 'logs'}, static {settings['static_root']}\n"
             "A staff account: `.venv/bin/python manage.py createsuperuser` (with the same DATA_DIR/DATABASE_URL).\n"
             "Press Ctrl-C to stop everything.\n",

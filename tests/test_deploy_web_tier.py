@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,7 +200,7 @@ def test_a_forged_forwarded_for_does_not_change_the_address_the_app_counts(web_t
         assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"127.0.0.1"}
 
 
-def multipart(fields: dict[str, str], *, file_name: str, file_size: int) -> tuple[str, bytes, bytes]:
+def multipart(fields: dict[str, str], *, file_name: str) -> tuple[str, bytes, bytes]:
     """(boundary, everything before the file's bytes, everything after): the file itself is sent in pieces."""
     boundary = "flowcast-web-tier-test"
     head = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
@@ -259,7 +259,7 @@ def test_a_large_upload_streams_through_nginx_to_the_app(web_tier, transactional
     token = upload_token(transactional_db)
     size = 30 * 1024 * 1024
     content = (b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * (size // 256))[:size]  # an mp4 box, then filler
-    boundary, head, tail = multipart({"title": "big", "visibility": "private"}, file_name="big.mp4", file_size=size)
+    boundary, head, tail = multipart({"title": "big", "visibility": "private"}, file_name="big.mp4")
     sock = open_upload(web_tier, "/api/videos/", token=token, boundary=boundary,
                        length=len(head) + size + len(tail))
     sock.sendall(head)
@@ -285,7 +285,7 @@ def test_an_upload_over_the_apps_limit_gets_its_413_in_the_api_error_shape(web_t
     # Past IPFS_UPLOAD_MAX_BYTES (plus the 1 MiB form allowance) but well within nginx's limit: the app answers,
     # from the announced length, before the body arrives.
     size = IPFS_LIMIT + 2 * 1024 * 1024
-    boundary, head, tail = multipart({"name": "big.bin"}, file_name="big.bin", file_size=size)
+    boundary, head, tail = multipart({"name": "big.bin"}, file_name="big.bin")
     sock = open_upload(web_tier, "/api/ipfs/uploads", token=token, boundary=boundary,
                        length=len(head) + size + len(tail))
     # Only the start of the body: the answer comes while the client could still be sending.
@@ -325,3 +325,37 @@ def test_both_clusters_take_tasks(web_tier, transactional_db):
     long = async_task("math.floor", 7.5, cluster=django_settings.TRANSCODE_CLUSTER)
     assert wait_for(lambda: fetch(default), timeout=60, what="default cluster's result").result == 2
     assert wait_for(lambda: fetch(long), timeout=60, what="long cluster's result").result == 7
+
+
+@pytest.mark.parametrize("gateway", ["", "https://ipfs.example.net"])
+def test_the_site_rendered_for_a_deployment_follows_its_settings_and_nginx_accepts_it(tmp_path, gateway):
+    """`run_production.py nginx-site`: the site for a real host, checked by `nginx -t` as the launcher checks it."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATA_DIR": str(tmp_path / "data"),
+           "SITE_URL": "https://video.example.com", "IPFS_GATEWAY_ORIGIN": gateway, "NINJA_NUM_PROXIES": "1",
+           "MEDIA_MAX_UPLOAD_BYTES": str(MEDIA_LIMIT), "IPFS_UPLOAD_MAX_BYTES": str(IPFS_LIMIT),
+           "NGINX_LISTEN": "127.0.0.1:8443"}
+    env.pop("DATABASE_URL", None)
+    rendered = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_production.py"), "nginx-site"], env=env,
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert rendered.returncode == 0, rendered.stderr
+    site = rendered.stdout
+    assert "{{" not in site and "server_name video.example.com;" in site
+    assert f"client_max_body_size {MEDIA_LIMIT + 2 * 1024 * 1024};" in site
+    assert f"alias {tmp_path / 'data' / 'static'}/;" in site and f"alias {tmp_path / 'data' / 'media'}/;" in site
+    assert ("server_name .ipfs.example.net;" in site) == bool(gateway)
+    assert "NINJA_NUM_PROXIES" not in rendered.stderr  # set as the config expects: no note
+
+    nginx = nginx_binary()
+    if not nginx:
+        missing_part("nginx is not installed", part="nginx", install="apt-get install nginx")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import run_production
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    prefix = tmp_path / "nginx"
+    config = run_production.write_nginx_config(nginx, prefix, site)
+    checked = subprocess.run(run_production.nginx_command(nginx, prefix, config, test=True), capture_output=True,
+                             text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    assert "syntax is ok" in checked.stderr
