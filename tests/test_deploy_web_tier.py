@@ -175,12 +175,16 @@ def sign_in(base_url: str, *, email: str, password: str, forwarded_for: str) -> 
     with httpx.Client(base_url=base_url, timeout=30) as client:
         token = client.get("/api/auth/csrf").json()["csrf_token"]
         return client.post("/api/auth/login", json={"email": email, "password": password},
-                           headers={"X-CSRFToken": token, "X-Forwarded-For": forwarded_for})
+                           headers={"X-CSRFToken": token, "X-Forwarded-For": forwarded_for,
+                                    # Were it believed (SECURE_PROXY_SSL_HEADER), Django's https-only Referer
+                                    # check would refuse these sign-ins with 403: nginx overwrites it.
+                                    "X-Forwarded-Proto": "https"})
 
 
 def test_a_forged_forwarded_for_does_not_change_the_address_the_app_counts(web_tier, transactional_db):
     """Login lockout per address (NINJA_NUM_PROXIES=1): failures sent with a different forged X-Forwarded-For each
-    still count against the one real peer, 127.0.0.1, which is then refused even for a right password."""
+    still count against the one real peer, 127.0.0.1, which is then refused even for a right password. The forged
+    X-Forwarded-Proto they carry is not believed either."""
     from accounts.models import User
 
     User.objects.create_user(email="right@example.com", password="the-right-password-1")
