@@ -59,15 +59,3 @@ def attempts_table(history):
         "<th>outcome</th><th>reason</th></tr></thead><tbody>{}</tbody></table>", rows,
     )
 
-
-
-def human_size(num_bytes: int | None) -> str:
-    """Bytes for people, in powers of 1024 with one decimal: `1536` → "1.5 KiB", `None` → "—"."""
-    if num_bytes is None:
-        return "—"
-    value = float(num_bytes)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"

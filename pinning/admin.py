@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from core.admin import badge
+from core.admin import badge, human_size
 from core.errors import ServiceError
 from pinning import services
 from pinning.models import IPFSRecord
@@ -14,12 +14,12 @@ STATUS_TONES = {"pinned": "ok", "pinning": "busy", "queued": "waiting", "failed"
 
 @admin.register(IPFSRecord)
 class IPFSRecordAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "kind", "role", "status_badge", "backend", "cid_link", "size", "attempts", "short_error",
+    list_display = ("id", "name", "kind", "role", "status_badge", "backend", "cid_link", "size_text", "attempts", "short_error",
                     "linked", "created_at")
     list_filter = ("status", "backend", "kind", "role")
     search_fields = ("cid", "name")
     list_select_related = ("content_type",)
-    readonly_fields = ("cid", "gateway_links", "status_badge", "kind", "role", "size", "backend", "import_params",
+    readonly_fields = ("cid", "gateway_links", "status_badge", "kind", "role", "size_text", "backend", "import_params",
                        "source_path", "attempts", "last_error", "heartbeat_at", "next_attempt_at", "enqueued_at",
                        "pinned_at", "remote_request_id", "linked", "uploaded_by", "created_at", "updated_at", "cid_link")
     fields = ("name",) + readonly_fields[:-1]
@@ -28,6 +28,10 @@ class IPFSRecordAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, record):
         return badge(record.get_status_display(), STATUS_TONES.get(record.status, "off"))
+
+    @admin.display(description="size", ordering="size")
+    def size_text(self, record):
+        return human_size(record.size)
 
     @admin.display(description="on the gateway")
     def gateway_links(self, record):
