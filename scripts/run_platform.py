@@ -138,6 +138,35 @@ def main() -> int:
         Part("worker", [*MANAGE, "qcluster"], lambda: True),
         Part("worker-long", [*MANAGE, "qcluster"], lambda: True, env={"Q_CLUSTER_NAME": transcode_cluster_name(q_name(env))}),
     ]
+    def deploy_contracts(part: Part) -> None:
+        if part.name == "anvil":
+            # Our contracts on the local chain (skipped when the recorded ones still have code).
+            if subprocess.run([*MANAGE, "chain", "deploy", "--if-missing"], env=env, cwd=ROOT).returncode:
+                raise RuntimeError("`manage.py chain deploy --if-missing` failed (see its output above)")
+
+    banner = (
+        "\nFlowcast is up:\n"
+        f"  web        http://127.0.0.1:{web_port}/ (videos), http://127.0.0.1:{web_port}/studio/ (your uploads)\n"
+        f"  admin      http://127.0.0.1:{web_port}/admin/\n"
+        f"  API docs   http://127.0.0.1:{web_port}/api/docs\n"
+        f"  health     http://127.0.0.1:{web_port}/api/health\n"
+        f"  chain RPC  {env['RPC_URL']} (anvil, chain id 31337)\n"
+        f"  SMTP sink  127.0.0.1:{smtp_port} (read it: .venv/bin/python manage.py mailbox)\n"
+        f"  mailbox    http://127.0.0.1:{web_port}/admin/notifications/outboundemail/mailbox/ (what the sink received)\n"
+        f"  IPFS       gateway http://<cidv1>.ipfs.localhost:{web_port}/ (and /ipfs/<cid>/ here),\n"
+        f"             Kubo RPC http://127.0.0.1:{web_port}/api/v0/ "
+        "(embedded node, served by the web process)\n"
+        "Next, in another terminal: `make demo` walks you through the whole loop (upload, HLS, IPFS,\n"
+        "a payment stream on the local chain, paid playback, emails) and prints the URLs to open.\n"
+        "Press Ctrl-C to stop everything.\n"
+    )
+    return supervise(parts, env, banner=lambda: banner, after_start=deploy_contracts)
+
+
+def supervise(parts: list[Part], env: dict, *, banner, after_start=None, on_failure=None) -> int:
+    """Start `parts` in order, each in its own session and waiting until it is ready (`after_start(part)` then),
+    print `banner()`, and run until Ctrl-C (0) or until a part exits (1). Every started part is stopped, in
+    reverse order, whatever happens; a part that cannot start is reported (`on_failure()` adds what it knows)."""
     interrupted = False
 
     def on_signal(signum, frame):
@@ -151,38 +180,22 @@ def main() -> int:
             print(f"Starting {part.name} ...", flush=True)
             part.process = subprocess.Popen(part.command, env={**env, **part.env}, cwd=ROOT, start_new_session=True)
             wait_until(part.ready, timeout=60, what=part.name, process=part.process)
-            if part.name == "anvil":
-                # Our contracts on the local chain (skipped when the recorded ones still have code).
-                if subprocess.run([*MANAGE, "chain", "deploy", "--if-missing"], env=env, cwd=ROOT).returncode:
-                    raise RuntimeError("`manage.py chain deploy --if-missing` failed (see its output above)")
+            if after_start is not None:
+                after_start(part)
             if interrupted:
                 return 130
-        print(
-            "\nFlowcast is up:\n"
-            f"  web        http://127.0.0.1:{web_port}/ (videos), http://127.0.0.1:{web_port}/studio/ (your uploads)\n"
-            f"  admin      http://127.0.0.1:{web_port}/admin/\n"
-            f"  API docs   http://127.0.0.1:{web_port}/api/docs\n"
-            f"  health     http://127.0.0.1:{web_port}/api/health\n"
-            f"  chain RPC  {env['RPC_URL']} (anvil, chain id 31337)\n"
-            f"  SMTP sink  127.0.0.1:{smtp_port} (read it: .venv/bin/python manage.py mailbox)\n"
-            f"  mailbox    http://127.0.0.1:{web_port}/admin/notifications/outboundemail/mailbox/ (what the sink received)\n"
-            f"  IPFS       gateway http://<cidv1>.ipfs.localhost:{web_port}/ (and /ipfs/<cid>/ here),\n"
-            f"             Kubo RPC http://127.0.0.1:{web_port}/api/v0/ "
-            "(embedded node, served by the web process)\n"
-            "Next, in another terminal: `make demo` walks you through the whole loop (upload, HLS, IPFS,\n"
-            "a payment stream on the local chain, paid playback, emails) and prints the URLs to open.\n"
-            "Press Ctrl-C to stop everything.\n",
-            flush=True,
-        )
+        print(banner(), flush=True)
         while not interrupted:
             for part in parts:
                 if part.process.poll() is not None:
-                    print(f"{part.name} exited with code {part.process.returncode}; stopping the platform.", flush=True)
+                    print(f"{part.name} exited with code {part.process.returncode}; stopping.", flush=True)
                     return 1
             time.sleep(0.5)
         return 0
     except RuntimeError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
+        if on_failure is not None:
+            on_failure()
         return 1
     finally:
         print("Stopping ...", flush=True)

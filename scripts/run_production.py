@@ -18,13 +18,11 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from run_platform import MANAGE, PYTHON, ROOT, Part, http_ready, port_in_use, stop_all, wait_until
+from run_platform import MANAGE, PYTHON, ROOT, Part, http_ready, port_in_use, supervise
 
 from config.env import q_name, transcode_cluster_name
 
@@ -216,52 +214,26 @@ def main(args: list[str]) -> int:
             Part("worker-long", [*MANAGE, "qcluster"], lambda: True,
                  env={"Q_CLUSTER_NAME": transcode_cluster_name(q_name(env))}),
         ]
-    interrupted = False
+    site = f"http://127.0.0.1:{nginx_port}"
+    workers = (f"django-q2 clusters {q_name(env)} and {transcode_cluster_name(q_name(env))}"
+               if len(parts) > 2 else "none (--no-workers)")
+    gateway = f"\n  IPFS       {env['IPFS_GATEWAY_ORIGIN']} (the gateway's own origin, same gunicorn)" \
+        if settings["gateway_host"] else ""
+    banner = (
+        "\nFlowcast's production web tier is up (DEBUG off):\n"
+        f"  nginx      {site}/ (admin {site}/admin/, API {site}/api/docs, health {site}/api/health){gateway}\n"
+        f"  gunicorn   http://{env['GUNICORN_BIND']} (behind nginx; static files are nginx's, not its)\n"
+        f"  workers    {workers}\n"
+        f"  files      nginx config {config}, logs {prefix / 'logs'}, static {settings['static_root']}\n"
+        "A staff account: `.venv/bin/python manage.py createsuperuser` (with the same DATA_DIR/DATABASE_URL).\n"
+        "Press Ctrl-C to stop everything.\n"
+    )
 
-    def on_signal(signum, frame):
-        nonlocal interrupted
-        interrupted = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        for part in parts:
-            print(f"Starting {part.name} ...", flush=True)
-            part.process = subprocess.Popen(part.command, env={**env, **part.env}, cwd=ROOT, start_new_session=True)
-            wait_until(part.ready, timeout=60, what=part.name, process=part.process)
-            if interrupted:
-                return 130
-        site = f"http://127.0.0.1:{nginx_port}"
-        workers = (f"django-q2 clusters {q_name(env)} and {transcode_cluster_name(q_name(env))}"
-                   if len(parts) > 2 else "none (--no-workers)")
-        gateway = f"\n  IPFS       {env['IPFS_GATEWAY_ORIGIN']} (the gateway's own origin, same gunicorn)" \
-            if settings["gateway_host"] else ""
-        print(
-            "\nFlowcast's production web tier is up (DEBUG off):\n"
-            f"  nginx      {site}/ (admin {site}/admin/, API {site}/api/docs, health {site}/api/health){gateway}\n"
-            f"  gunicorn   http://{env['GUNICORN_BIND']} (behind nginx; static files are nginx's, not its)\n"
-            f"  workers    {workers}\n"
-            f"  files      nginx config {config}, logs {prefix / 'logs'}, static {settings['static_root']}\n"
-            "A staff account: `.venv/bin/python manage.py createsuperuser` (with the same DATA_DIR/DATABASE_URL).\n"
-            "Press Ctrl-C to stop everything.\n",
-            flush=True,
-        )
-        while not interrupted:
-            for part in parts:
-                if part.process.poll() is not None:
-                    print(f"{part.name} exited with code {part.process.returncode}; stopping.", flush=True)
-                    return 1
-            time.sleep(0.5)
-        return 0
-    except RuntimeError as error:
-        print(f"Cannot start: {error}", file=sys.stderr)
+    def show_nginx_errors() -> None:
         if (prefix / "logs" / "error.log").exists():
             print((prefix / "logs" / "error.log").read_text()[-2000:], file=sys.stderr)
-        return 1
-    finally:
-        print("Stopping ...", flush=True)
-        stop_all(parts)
-        print("Stopped.", flush=True)
+
+    return supervise(parts, env, banner=lambda: banner, on_failure=show_nginx_errors)
 
 
 if __name__ == "__main__":

@@ -146,7 +146,7 @@ def public_video(web_tier, transactional_db):
 
 
 def test_signed_playback_is_delivered_by_nginx_through_x_accel_redirect(web_tier, public_video):
-    from media_pipeline.services import media_url
+    from media_pipeline.playback import media_url
 
     url = media_url(video=public_video, path=f"{public_video.hls_path}/360p/seg0.ts")
     # The app checks the link and hands the file to nginx: a header, no bytes.
