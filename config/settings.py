@@ -205,6 +205,17 @@ CHAIN_RPC_RETRIES = env_int(ENV, "CHAIN_RPC_RETRIES", 6)
 # Key that `manage.py chain deploy` pays gas with; empty in production unless set. On the local
 # anvil of `make run` (DEBUG) it defaults to anvil's first well-known dev account.
 CHAIN_DEPLOYER_KEY = ENV.get("CHAIN_DEPLOYER_KEY", ANVIL_DEV_KEYS[0] if DEBUG else "")
+# Sablier V2 LockupLinear: on a real chain give its address (it is recorded, not deployed); when empty,
+# `chain deploy` deploys it from the npm @sablier/v2-core artifacts (dev chains).
+SABLIER_LOCKUP_LINEAR_ADDRESS = ENV.get("SABLIER_LOCKUP_LINEAR_ADDRESS", "").strip().lower()
+# The RPC URL the browser wallet is told to add for CHAIN_ID (wallet_addEthereumChain): a public one, never
+# an internal node address. Defaults to RPC_URL (the local anvil in development).
+CHAIN_PUBLIC_RPC_URL = ENV.get("CHAIN_PUBLIC_RPC_URL", RPC_URL)
+# Which stream the watch page's wallet checkout opens: "flowcast" (our PaymentStream) or "sablier" (LockupLinear).
+CHECKOUT_STREAM_PROTOCOL = ENV.get("CHECKOUT_STREAM_PROTOCOL", "flowcast").strip().lower()
+if CHECKOUT_STREAM_PROTOCOL not in ("flowcast", "sablier"):
+    raise ImproperlyConfigured(f"CHECKOUT_STREAM_PROTOCOL must be flowcast or sablier, not {CHECKOUT_STREAM_PROTOCOL!r}.")
+SABLIER_ARTIFACTS_DIR = Path(ENV.get("SABLIER_ARTIFACTS_DIR", BASE_DIR / "node_modules" / "@sablier" / "v2-core" / "artifacts"))
 
 # IPFS -----------------------------------------------------------------------
 IPFS_BACKEND = ENV.get("IPFS_BACKEND", "embedded")  # embedded | kubo | pinning

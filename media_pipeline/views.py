@@ -94,6 +94,7 @@ def player_context(*, video: Video, viewer) -> dict:
     except PermissionDenied:
         player["locked"] = True
         player["unlock"] = unlock_terms(video=video) if video.is_paid else None
+        player["checkout"] = checkout_config(video=video, viewer=viewer) if video.is_paid else None
     else:
         player.update(master_url=links.master_url, thumbnail_url=links.thumbnail_url,
                       storyboard_vtt_url=links.storyboard_vtt_url, storyboard_image_url=links.storyboard_image_url,
@@ -138,6 +139,45 @@ def unlock_terms(*, video: Video) -> dict:
         "stream_rate": None if terms.stream_rate is None else str(terms.stream_rate),
         "price_text": price_text,
         "stream_rate_text": rate_text,
+    }
+
+
+def checkout_config(*, video: Video, viewer) -> dict | None:
+    """The wallet checkout's configuration (shape: frontend/config.js) for a paid video `viewer` has not paid
+    for, or None when no checkout can be offered: signed out (the payment must come from the wallet linked to
+    the account), no contracts recorded, the creator has no wallet, or the chosen stream contract is missing.
+    Amounts are strings of token base units."""
+    if not getattr(viewer, "is_authenticated", False):
+        return None
+    terms = paid_terms(video)
+    try:
+        deployment = deployment_get()
+    except NotFound:
+        return None
+    if not terms.creator_wallet:
+        return None
+    stream = None
+    if terms.stream_rate:  # a zero minimum is refused by the checkout: a stream must pay something
+        kind = settings.CHECKOUT_STREAM_PROTOCOL
+        address = deployment.sablier_lockup_address if kind == "sablier" else deployment.stream_address
+        if address:
+            stream = {"kind": kind, "address": address, "min_rate": str(terms.stream_rate), "durations": [3600, 86400]}
+    price = None if terms.price is None else str(terms.price)
+    if stream is None and price is None:
+        return None
+    meta = token_meta_get(token_address=deployment.token_address)
+    if meta.decimals is None:
+        return None  # the node does not answer: the checkout could not show amounts, nor pay
+    return {
+        "chain": {"id": settings.CHAIN_ID, "name": f"Flowcast chain {settings.CHAIN_ID}", "rpc_url": settings.CHAIN_PUBLIC_RPC_URL},
+        "token": {"address": deployment.token_address, "decimals": meta.decimals, "symbol": meta.symbol},
+        "stream": stream,
+        "price": price,
+        "creator": terms.creator_wallet.lower(),
+        "video_id": video.pk,
+        "playback_url": f"/api/videos/{video.pk}/playback",
+        # The checkout waits for at least one confirmation (its rule); the indexer may need more.
+        "confirmations": max(1, settings.CHAIN_CONFIRMATIONS),
     }
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from core.errors import ServiceError
 from core.jobs import claim, stale
 from integrations.blockchain import events as chain_events
+from integrations.blockchain import sablier
 from integrations.blockchain.rpc import ChainRPC, RangeTooLarge, RPCError, RPCUnavailable
 from payments.models import ChainDeployment, IndexedBlock, IndexerCursor, Payment, PaymentStream
 from payments.selectors import deployment_get
@@ -125,7 +126,7 @@ def chain_sync(
 
 
 def _sync_ranges(*, rpc, deployment, cursor_pk, confirmations, max_range, result: SyncResult, progress) -> None:
-    addresses = [deployment.stream_address, deployment.token_address]
+    addresses = [*deployment.stream_contracts, deployment.token_address]
     head = rpc.head()
     result.head = head
     while True:
@@ -163,7 +164,7 @@ def _sync_ranges(*, rpc, deployment, cursor_pk, confirmations, max_range, result
             IndexerCursor.objects.filter(pk=cursor_pk).update(range_size=max(MIN_RANGE, cursor.range_size // 2))
             continue
         elapsed = time.monotonic() - began
-        decoded = [event for event in map(chain_events.decode_log, raw_logs) if event is not None]
+        decoded = [event for event in (_decode(raw, deployment) for raw in raw_logs) if event is not None]
         with transaction.atomic():
             new_payments = _apply_events(rpc=rpc, deployment=deployment, events=decoded)
             _remember_blocks(chain_id=deployment.chain_id, events=decoded, tip=tip)
@@ -193,6 +194,17 @@ def _sync_ranges(*, rpc, deployment, cursor_pk, confirmations, max_range, result
         result.confirmed += _confirm(chain_id=deployment.chain_id, safe_block=min(cursor.last_block, head - confirmations))
         IndexerCursor.objects.filter(pk=cursor_pk).update(head_block=head, heartbeat_at=timezone.now())
         IndexedBlock.objects.filter(chain_id=deployment.chain_id, number__lt=cursor.last_block - REORG_WINDOW).delete()
+
+
+def _decode(raw: dict, deployment: ChainDeployment):
+    """One raw log as an event of `integrations.blockchain.events`: Sablier's from its ABI, ours and the token's
+    from the fast path."""
+    if deployment.sablier_lockup_address and raw["address"].lower() == deployment.sablier_lockup_address:
+        try:
+            return sablier.decode_stream_log(settings.SABLIER_ARTIFACTS_DIR, raw)
+        except FileNotFoundError as error:
+            raise ServiceError(f"Cannot read Sablier events: {error}") from None
+    return chain_events.decode_log(raw)
 
 
 def _find_fork(*, rpc: ChainRPC, cursor: IndexerCursor, deployment: ChainDeployment) -> int | None:
@@ -328,17 +340,21 @@ def _apply_events(*, rpc: ChainRPC, deployment: ChainDeployment, events: list) -
         if isinstance(event, chain_events.Transfer):
             if event.ref.address != deployment.token_address or event.sender == chain_events.ZERO_ADDRESS:
                 continue  # mints are not payments
-            if deployment.stream_address in (event.sender, event.recipient):
-                continue  # deposits into and payouts from streams are mirrored from the stream events
+            if {event.sender, event.recipient} & set(deployment.stream_contracts):
+                continue  # deposits into and payouts from streams (ours, Sablier) are mirrored from the stream events
             store_payment(event, kind=Payment.Kind.TRANSFER, sender=event.sender, recipient=event.recipient,
                           amount=event.amount, token=event.ref.address)
-        elif event.ref.address != deployment.stream_address:
+        elif event.ref.address not in deployment.stream_contracts:
             continue
         elif isinstance(event, chain_events.StreamCreated):
             if PaymentStream.objects.filter(chain_id=chain_id, contract_address=event.ref.address, stream_id=event.stream_id).exists():
                 continue
             duration = event.stop_time - event.start_time
+            is_sablier = event.ref.address == deployment.sablier_lockup_address
             PaymentStream.objects.create(
+                protocol=PaymentStream.Protocol.SABLIER if is_sablier else PaymentStream.Protocol.FLOWCAST,
+                transferable=event.transferable,
+                # Ours requires deposit = rate × duration exactly; Sablier's need not divide: rounded down.
                 chain_id=chain_id, contract_address=event.ref.address, stream_id=event.stream_id,
                 sender=event.sender, recipient=event.recipient, token_address=event.token,
                 deposit=event.deposit, rate_per_second=event.deposit // duration,
@@ -359,7 +375,10 @@ def _apply_events(*, rpc: ChainRPC, deployment: ChainDeployment, events: list) -
             stream = _stream_for(chain_id, event)
             if stream is None or stream.cancelled:
                 continue
-            if event.recipient_balance:
+            # Our contract pays the recipient's part out on cancel; Sablier keeps it for a later withdrawal
+            # (a WithdrawFromLockupStream of its own).
+            pays_out = stream.protocol == PaymentStream.Protocol.FLOWCAST
+            if event.recipient_balance and pays_out:
                 store_payment(event, kind=Payment.Kind.WITHDRAWAL, sender=stream.sender, recipient=stream.recipient,
                               amount=event.recipient_balance, token=stream.token_address, stream=stream)
             if event.ref.block_number not in block_times:
@@ -373,8 +392,11 @@ def _apply_events(*, rpc: ChainRPC, deployment: ChainDeployment, events: list) -
             stream.cancel_block_hash = event.ref.block_hash
             stream.cancel_sender_balance = event.sender_balance
             stream.cancel_recipient_balance = event.recipient_balance
-            stream.withdrawn += event.recipient_balance
-            stream.remaining_balance = 0
+            if pays_out:
+                stream.withdrawn += event.recipient_balance
+                stream.remaining_balance = 0
+            else:
+                stream.remaining_balance = event.recipient_balance
             stream.save()
     Payment.objects.bulk_create(to_create)
     return len(to_create) + revived

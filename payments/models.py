@@ -20,10 +20,17 @@ class ChainDeployment(models.Model):
     stream_address = models.CharField(max_length=42)
     deploy_block = models.PositiveBigIntegerField(default=0)
     deployer = models.CharField(max_length=42, blank=True)
+    sablier_lockup_address = models.CharField(max_length=42, blank=True,
+                                              help_text="Sablier V2 LockupLinear (deployed on a dev chain or given by SABLIER_LOCKUP_LINEAR_ADDRESS)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
         return f"chain {self.chain_id}: token {self.token_address}, streams {self.stream_address}"
+
+    @property
+    def stream_contracts(self) -> list[str]:
+        """Every contract whose streams the indexer mirrors (ours, and Sablier's when recorded)."""
+        return [a for a in (self.stream_address, self.sablier_lockup_address) if a]
 
 
 class IndexerCursor(models.Model):
@@ -73,8 +80,19 @@ class IndexedBlock(models.Model):
 
 
 class PaymentStream(models.Model):
-    """A stream of the PaymentStream contract, mirrored from its events."""
+    """A stream of our PaymentStream contract or of Sablier V2 LockupLinear, mirrored from its events.
 
+    For Sablier, `rate_per_second` is deposit // (end - start), rounded down (Sablier streams the
+    deposit linearly and need not divide evenly), and `stream_id` is Sablier's own id."""
+
+    class Protocol(models.TextChoices):
+        FLOWCAST = "flowcast", "Flowcast PaymentStream"
+        SABLIER = "sablier", "Sablier V2 LockupLinear"
+
+    protocol = models.CharField(max_length=10, choices=Protocol.choices, default=Protocol.FLOWCAST)
+    # A transferable Sablier stream's NFT (and its payouts) can move to another wallet, which the
+    # mirror does not follow: such a stream is stored but never unlocks anything.
+    transferable = models.BooleanField(default=False)
     chain_id = models.PositiveBigIntegerField()
     contract_address = models.CharField(max_length=42)
     stream_id = models.PositiveBigIntegerField()

@@ -112,8 +112,10 @@ def stream_amounts(*, stream: PaymentStream, at: datetime | None = None) -> Stre
     """A mirrored stream's amounts at `at` (default now), from its rate and times, as the contract computes them."""
     at = at or timezone.now()
     if stream.cancelled:
-        return StreamAmounts(status="cancelled", streamed=int(stream.withdrawn), to_stream=0, withdrawable=0, seconds_left=0,
-                             sender_balance=0)
+        # The recipient's part at the cancel: ours pays it out at once, Sablier keeps it withdrawable.
+        streamed = int(stream.deposit) - int(stream.cancel_sender_balance or 0)
+        return StreamAmounts(status="cancelled", streamed=streamed, to_stream=0, withdrawable=max(streamed - int(stream.withdrawn), 0),
+                             seconds_left=0, sender_balance=0)
     streamed = streamed_amount(deposit=int(stream.deposit), rate_per_second=int(stream.rate_per_second),
                                start_time=int(stream.start_time.timestamp()), stop_time=int(stream.stop_time.timestamp()),
                                at=int(at.timestamp()))
@@ -148,7 +150,9 @@ class PaidTerms:
 def viewer_has_paid(*, viewer, terms: PaidTerms) -> bool:
     """Whether `viewer` (a user, anonymous or None) has paid for `terms` from the wallet linked to their
     account: a confirmed transfer of at least the price to the creator's wallet, or a confirmed,
-    running, uncancelled stream to it at at least the stream rate, on CHAIN_ID in the terms' token
+    running, uncancelled stream to it at at least the stream rate (ours or Sablier's, whose rate is the
+    deposit ÷ duration rounded down; a transferable Sablier stream can be moved off the creator, so it never
+    counts), on CHAIN_ID in the terms' token
     (a transfer of a token from an earlier deployment does not count). Who may watch what is the
     media access rule's business; this answers only the payment question."""
     if viewer is None or not viewer.is_authenticated or not viewer.wallet_address or not terms.creator_wallet:
@@ -172,7 +176,7 @@ def viewer_has_paid(*, viewer, terms: PaidTerms) -> bool:
         now = timezone.now()
         streaming = PaymentStream.objects.filter(
             chain_id=settings.CHAIN_ID, token_address=token_address.lower(), sender=payer, recipient=creator,
-            rate_per_second__gte=terms.stream_rate, creation_confirmed=True, cancelled=False,
+            rate_per_second__gte=terms.stream_rate, creation_confirmed=True, cancelled=False, transferable=False,
             start_time__lte=now, stop_time__gt=now,
         )
         if streaming.exists():

@@ -14,13 +14,15 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 
 from core.errors import ServiceError
 from integrations.blockchain.deploy import deploy_contracts, has_code, send_transaction
+from integrations.blockchain.sablier import deploy_sablier
 from payments.models import ChainDeployment, IndexerCursor, Payment, PaymentStream
 from payments.selectors import blockchain_data_service
 
 # --- deployment -------------------------------------------------------------------------------
 
 
-def deployment_record(*, chain_id: int, token_address: str, stream_address: str, deploy_block: int, deployer: str = "") -> ChainDeployment:
+def deployment_record(*, chain_id: int, token_address: str, stream_address: str, deploy_block: int, deployer: str = "",
+                      sablier_lockup_address: str = "") -> ChainDeployment:
     """Record (or replace) the contracts of a chain and start its cursor just before them."""
     with transaction.atomic():
         deployment, _ = ChainDeployment.objects.update_or_create(
@@ -30,6 +32,7 @@ def deployment_record(*, chain_id: int, token_address: str, stream_address: str,
                 "stream_address": stream_address.lower(),
                 "deploy_block": deploy_block,
                 "deployer": deployer.lower(),
+                "sablier_lockup_address": sablier_lockup_address.lower(),
             },
         )
         IndexerCursor.objects.update_or_create(
@@ -51,14 +54,30 @@ def _chain_web3() -> Web3:
     return w3
 
 
+def _sablier_given(w3: Web3) -> str:
+    """SABLIER_LOCKUP_LINEAR_ADDRESS checked to be an address with code on this chain ("" when unset)."""
+    address = settings.SABLIER_LOCKUP_LINEAR_ADDRESS
+    if not address:
+        return ""
+    if not Web3.is_address(address):
+        raise ServiceError(f"SABLIER_LOCKUP_LINEAR_ADDRESS={address!r} is not an address.")
+    if not has_code(w3, address):
+        raise ServiceError(f"SABLIER_LOCKUP_LINEAR_ADDRESS={address} has no code on chain {settings.CHAIN_ID} at {settings.RPC_URL}.")
+    return address.lower()
+
+
 def chain_deploy(*, if_missing: bool = False, progress: Callable[[str], None] | None = None) -> tuple[ChainDeployment, bool]:
-    """Deploy FlowToken and PaymentStream to RPC_URL with CHAIN_DEPLOYER_KEY and record them.
+    """Deploy FlowToken, PaymentStream and (unless SABLIER_LOCKUP_LINEAR_ADDRESS names a deployed one)
+    Sablier V2 LockupLinear to RPC_URL with CHAIN_DEPLOYER_KEY, and record them.
 
     Returns (deployment, deployed). With `if_missing`, contracts recorded for CHAIN_ID that still have
     code on the chain are kept (deployed is False). `progress` is told before the deployment starts."""
     w3 = _chain_web3()
+    sablier_address = _sablier_given(w3)
     current = ChainDeployment.objects.filter(chain_id=settings.CHAIN_ID).first()
-    if if_missing and current and has_code(w3, current.token_address) and has_code(w3, current.stream_address):
+    if (if_missing and current and has_code(w3, current.token_address) and has_code(w3, current.stream_address)
+            and current.sablier_lockup_address and has_code(w3, current.sablier_lockup_address)
+            and current.sablier_lockup_address == (sablier_address or current.sablier_lockup_address)):
         return current, False
     if not settings.CHAIN_DEPLOYER_KEY:
         raise ServiceError("CHAIN_DEPLOYER_KEY is not set: the key that pays for the deployment.")
@@ -66,11 +85,17 @@ def chain_deploy(*, if_missing: bool = False, progress: Callable[[str], None] | 
         progress(f"Deploying to {settings.RPC_URL} (chain {settings.CHAIN_ID}) ...")
     try:
         deployed = deploy_contracts(w3, private_key=settings.CHAIN_DEPLOYER_KEY)
+        deploy_block = deployed.deploy_block
+        if not sablier_address:
+            sablier = deploy_sablier(w3, private_key=settings.CHAIN_DEPLOYER_KEY, artifacts_dir=settings.SABLIER_ARTIFACTS_DIR)
+            sablier_address, deploy_block = sablier.lockup_linear_address, min(deploy_block, sablier.deploy_block)
+    except FileNotFoundError as error:
+        raise ServiceError(f"{error} Or set SABLIER_LOCKUP_LINEAR_ADDRESS to a deployed LockupLinear.") from None
     except (Web3RPCError, ValueError, RuntimeError) as error:
         raise ServiceError(f"Deployment failed: {error} (is CHAIN_DEPLOYER_KEY a funded key on this chain?)") from None
     deployment = deployment_record(
         chain_id=settings.CHAIN_ID, token_address=deployed.token_address, stream_address=deployed.stream_address,
-        deploy_block=deployed.deploy_block, deployer=deployed.deployer,
+        deploy_block=deploy_block, deployer=deployed.deployer, sablier_lockup_address=sablier_address,
     )
     return deployment, True
 

@@ -12,6 +12,7 @@ from django_q.models import Schedule
 from web3 import Web3
 
 from integrations.blockchain.deploy import has_code
+from integrations.blockchain.sablier import contract_abi, deploy_sablier
 from payments.models import ChainDeployment, IndexerCursor, Payment
 from tests.chain_helpers import chain_at
 from tests.fixtures.processes import ROOT
@@ -128,3 +129,33 @@ def test_commands_log_no_line_per_rpc_call(anvil_factory, transactional_db):
     assert "HTTP Request:" not in output and " INFO httpx" not in output, output
     # Asked for, the per-request lines are there.
     assert "HTTP Request: POST" in manage("shell", "-c", health, LOG_LEVEL="DEBUG")
+
+
+def test_deploy_also_deploys_sablier_lockup_linear_and_records_it(anvil_factory, settings):
+    node = anvil_factory()
+    settings.RPC_URL, settings.CHAIN_ID, settings.CHAIN_DEPLOYER_KEY = node.url, node.chain_id, node.private_keys[0]
+    settings.SABLIER_LOCKUP_LINEAR_ADDRESS = ""
+    output = run("deploy")
+    deployment = ChainDeployment.objects.get(chain_id=node.chain_id)
+    assert deployment.sablier_lockup_address and f"Sablier LockupLinear {deployment.sablier_lockup_address}" in output
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    lockup = w3.eth.contract(address=Web3.to_checksum_address(deployment.sablier_lockup_address),
+                             abi=contract_abi(settings.SABLIER_ARTIFACTS_DIR))
+    assert lockup.functions.nextStreamId().call() == 1
+    assert "already deployed" in run("deploy", "--if-missing")
+
+
+def test_deploy_records_a_given_sablier_address_instead_of_deploying_one(anvil_factory, settings):
+    node = anvil_factory()
+    settings.RPC_URL, settings.CHAIN_ID, settings.CHAIN_DEPLOYER_KEY = node.url, node.chain_id, node.private_keys[0]
+    w3 = Web3(Web3.HTTPProvider(node.url))
+    given = deploy_sablier(w3, private_key=node.private_keys[1], artifacts_dir=settings.SABLIER_ARTIFACTS_DIR)
+    settings.SABLIER_LOCKUP_LINEAR_ADDRESS = given.lockup_linear_address
+    run("deploy")
+    assert ChainDeployment.objects.get().sablier_lockup_address == given.lockup_linear_address
+    # Only our two contracts were deployed by the deployer key (nonce 0 and 1).
+    assert w3.eth.get_transaction_count(Web3.to_checksum_address(ChainDeployment.objects.get().deployer)) == 2
+
+    settings.SABLIER_LOCKUP_LINEAR_ADDRESS = "0x" + "5" * 40  # no code there
+    with pytest.raises(CommandError, match="SABLIER_LOCKUP_LINEAR_ADDRESS=0x5555.* has no code"):
+        run("deploy")

@@ -240,3 +240,59 @@ def test_studio_runs_a_fixed_number_of_queries(creator):
         html = client.get("/studio/").content.decode()
     assert html.count("<tr data-video=") == 6
     assert len(many) == len(few)
+
+
+def json_block(html: str, block_id: str) -> dict:
+    marker = f'<script id="{block_id}" type="application/json">'
+    start = html.index(marker) + len(marker)
+    return json.loads(html[start:html.index("</script>", start)])
+
+
+def test_paid_video_offers_the_wallet_checkout_configured_from_the_recorded_deployment(creator, viewer, settings, anvil_factory):
+    from tests.chain_helpers import deploy_chain
+    from tests.sablier_helpers import deploy_sablier_on
+
+    node = anvil_factory()
+    chain = deploy_chain(node)
+    sablier = deploy_sablier_on(chain)
+    settings.RPC_URL, settings.CHAIN_ID, settings.CHAIN_CONFIRMATIONS = node.url, node.chain_id, 2
+    settings.CHAIN_PUBLIC_RPC_URL = "https://rpc.example/"
+    payments.deployment_record(chain_id=node.chain_id, token_address=chain.token.address, stream_address=chain.streams.address,
+                               deploy_block=1, sablier_lockup_address=sablier.lockup.address)
+    video = published(creator, visibility="paid", price=10**30, stream_rate=5)
+    html = client_for(viewer).get(f"/watch/{video.pk}").content.decode()
+    assert 'data-checkout data-checkout-config="checkout-config"' in html and "/static/wallet/checkout.js" in html
+    # CSP script-src 'self': every script is a file or a JSON data block, none inline.
+    for tag in html.split("<script")[1:]:
+        head = tag.split(">", 1)[0]
+        assert "src=" in head or 'type="application/json"' in head, head
+    config = json_block(html, "checkout-config")
+    assert config == {
+        "chain": {"id": node.chain_id, "name": f"Flowcast chain {node.chain_id}", "rpc_url": "https://rpc.example/"},
+        "token": {"address": chain.token.address.lower(), "decimals": 18, "symbol": "FLOW"},
+        "stream": {"kind": "flowcast", "address": chain.streams.address.lower(), "min_rate": "5", "durations": [3600, 86400]},
+        "price": str(10**30),  # beyond 2**53: a string, exact
+        "creator": CREATOR_WALLET,
+        "video_id": video.pk,
+        "playback_url": f"/api/videos/{video.pk}/playback",
+        "confirmations": 2,
+    }
+    # The player waits hidden until the checkout says the video is playable.
+    assert '<video id="video"' in html and 'id="controls" hidden' in html
+
+    settings.CHECKOUT_STREAM_PROTOCOL = "sablier"
+    config = json_block(client_for(viewer).get(f"/watch/{video.pk}").content.decode(), "checkout-config")
+    assert config["stream"]["kind"] == "sablier" and config["stream"]["address"] == sablier.lockup.address.lower()
+
+    # Signed out: the payment must come from a linked wallet, so no checkout, only the way to sign in.
+    anonymous = client_for().get(f"/watch/{video.pk}").content.decode()
+    assert "checkout-config" not in anonymous and "wallet/checkout.js" not in anonymous
+
+
+def test_sign_in_and_studio_offer_sign_in_with_ethereum(creator):
+    html = Client().get("/signin/?next=/studio/").content.decode()
+    assert 'data-siwe' in html and 'data-next="/studio/"' in html and "/static/wallet/siwe.js" in html
+    # An outside `next` is not followed after a wallet sign-in either.
+    assert 'data-next="/"' in Client().get("/signin/?next=https://evil.example/").content.decode()
+    studio = client_for(creator).get("/studio/").content.decode()
+    assert "data-siwe" in studio and "/static/wallet/siwe.js" in studio and CREATOR_WALLET in studio

@@ -62,6 +62,8 @@ class StreamCreated:
     token: str
     start_time: int
     stop_time: int
+    # Sablier streams are ERC-721s that may be transferable; ours never are.
+    transferable: bool = False
 
 
 @dataclass(frozen=True)

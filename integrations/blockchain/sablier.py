@@ -23,6 +23,7 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3 import Web3
 
 from integrations.blockchain.deploy import send_transaction
+from integrations.blockchain.events import LogRef, StreamCancelled, StreamCreated, StreamWithdrawn
 
 LOCKUP_LINEAR = "SablierV2LockupLinear"
 NFT_DESCRIPTOR = "SablierV2NFTDescriptor"
@@ -144,3 +145,28 @@ def decode_log(artifacts_dir: Path, log: dict) -> SablierEvent | None:
         name=abi["name"], args=args, address=str(log["address"]).lower(), block_number=int(log["blockNumber"]),
         block_hash=_hex(log["blockHash"]), tx_hash=_hex(log["transactionHash"]), log_index=int(log["logIndex"]),
     )
+
+
+def decode_stream_log(artifacts_dir: Path, raw: dict) -> StreamCreated | StreamWithdrawn | StreamCancelled | None:
+    """A raw `eth_getLogs` entry of LockupLinear as the indexer's event shapes (`integrations.blockchain.events`),
+    or None for a log that is not one of the three stream events. Sablier's cancel pays the sender back
+    and leaves the recipient's part in the contract (withdrawn later): `recipient_balance` of the
+    StreamCancelled is what stays withdrawable, not a payout."""
+    normalized = {**raw, "blockNumber": _int(raw["blockNumber"]), "logIndex": _int(raw["logIndex"])}
+    event = decode_log(artifacts_dir, normalized)
+    if event is None:
+        return None
+    ref = LogRef(address=event.address, block_number=event.block_number, block_hash=event.block_hash.lower(),
+                 tx_hash=event.tx_hash.lower(), log_index=event.log_index)
+    args = event.args
+    if event.name == "CreateLockupLinearStream":
+        return StreamCreated(ref, args["streamId"], args["sender"], args["recipient"], args["amounts"]["deposit"],
+                             args["asset"], args["timestamps"]["start"], args["timestamps"]["end"],
+                             transferable=args["transferable"])
+    if event.name == "WithdrawFromLockupStream":
+        return StreamWithdrawn(ref, args["streamId"], args["to"], args["amount"])
+    return StreamCancelled(ref, args["streamId"], args["sender"], args["recipient"], args["senderAmount"], args["recipientAmount"])
+
+
+def _int(value) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)

@@ -6,7 +6,27 @@
   const config = JSON.parse(document.getElementById("player-config").textContent);
   const video = document.getElementById("video");
   const state = (window.flowcastPlayer = { levels: [], fragmentsLoaded: 0, fatalError: null, engine: null });
-  if (!video || !config.master_url || config.locked) return;
+  if (!video) return;
+  if (config.locked) {
+    // A paid video with the wallet checkout: once the playback API says yes, play here, without a reload.
+    if (config.checkout) {
+      window.addEventListener("flowcast:playable", (event) => {
+        const playback = (event.detail && event.detail.playback) || {};
+        if (!playback.master_url || state.engine) return;
+        const locked = document.querySelector("#player .locked");
+        if (locked) locked.hidden = true;
+        video.hidden = false;
+        document.getElementById("controls").hidden = false;
+        state.unlocked = true;
+        start(playback.master_url);
+      });
+    }
+    return;
+  }
+  if (!config.master_url) return;
+  start(config.master_url);
+
+  function start(masterUrl) {
 
   const quality = document.getElementById("quality");
   const seek = document.getElementById("seek");
@@ -44,12 +64,12 @@
         else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
       }
     });
-    hls.loadSource(config.master_url);
+    hls.loadSource(masterUrl);
     hls.attachMedia(video);
     quality.addEventListener("change", () => { hls.currentLevel = Number(quality.value); });
   } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
     state.engine = "native";
-    video.src = config.master_url;
+    video.src = masterUrl;
     quality.disabled = true;
   } else {
     state.fatalError = "This browser cannot play HLS.";
@@ -101,4 +121,5 @@
     previewTime.textContent = fmt(time);
   });
   seek.addEventListener("mouseleave", () => { preview.style.display = "none"; });
+  }
 })();

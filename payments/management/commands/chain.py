@@ -35,10 +35,11 @@ class Command(BaseCommand):
         deployment, deployed = services.chain_deploy(if_missing=if_missing, progress=self.stdout.write)
         if not deployed:
             self.stdout.write(f"Contracts already deployed on chain {deployment.chain_id}: token {deployment.token_address}, "
-                              f"streams {deployment.stream_address}.")
+                              f"streams {deployment.stream_address}, Sablier LockupLinear {deployment.sablier_lockup_address or '-'}.")
             return
         self.stdout.write(self.style.SUCCESS(
-            f"Deployed at block {deployment.deploy_block}: token {deployment.token_address}, streams {deployment.stream_address}."
+            f"Deployed at block {deployment.deploy_block}: token {deployment.token_address}, streams {deployment.stream_address}, "
+            f"Sablier LockupLinear {deployment.sablier_lockup_address}."
         ))
         for address in mint_to:
             services.token_mint(to_address=address, amount=mint_amount)
