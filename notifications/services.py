@@ -175,6 +175,17 @@ class _BatchSender:
         self.service = service
         self.connection = None
         self.reachable = True
+        self._prepared: dict[tuple, object] = {}  # identical rendered emails are flattened once
+
+    def _prepared_message(self, email: OutboundEmail):
+        key = (email.template, email.subject, email.body_text, email.body_html)
+        if key not in self._prepared:
+            if len(self._prepared) >= 16:
+                self._prepared.clear()
+            self._prepared[key] = self.service.prepare(
+                rendered=RenderedEmail(subject=email.subject, text=email.body_text, html=email.body_html),
+                headers={"X-Flowcast-Email": email.template})
+        return self._prepared[key]
 
     def close(self) -> None:
         if self.connection is not None:
@@ -205,13 +216,17 @@ class _BatchSender:
                         self.reachable = False
                         self.connection = self.service.open_connection()
                         self.reachable = True
-                    self.service.send(
-                        to=email.recipient,
-                        rendered=RenderedEmail(subject=email.subject, text=email.body_text, html=email.body_html),
-                        message_id=email.message_id,
-                        headers={"X-Flowcast-Email": email.template},
-                        connection=self.connection,
-                    )
+                    if self.service.can_send_prepared(self.connection):
+                        self.service.send_prepared(to=email.recipient, message_id=email.message_id,
+                                                   prepared=self._prepared_message(email), connection=self.connection)
+                    else:
+                        self.service.send(
+                            to=email.recipient,
+                            rendered=RenderedEmail(subject=email.subject, text=email.body_text, html=email.body_html),
+                            message_id=email.message_id,
+                            headers={"X-Flowcast-Email": email.template},
+                            connection=self.connection,
+                        )
         except Exception:
             self.close()
             raise
