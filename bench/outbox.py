@@ -80,10 +80,11 @@ def ours_drain_until_done(start) -> None:
 
 
 def post_office_until_done(start, threads: int) -> None:
+    from django.conf import settings
     from post_office import mail
-    from post_office.settings import get_config
 
-    get_config()["THREADS_PER_PROCESS"] = threads
+    # Its defaults otherwise (BATCH_SIZE 100, LOG_LEVEL 2: a Log row per email); get_config() reads this dict.
+    settings.POST_OFFICE = {**getattr(settings, "POST_OFFICE", {}), "THREADS_PER_PROCESS": threads}
     start.wait()
     while mail.get_queued().exists():
         mail.send_queued(processes=1)
