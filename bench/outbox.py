@@ -13,6 +13,17 @@ duplicate shows). In one run:
 Each contender runs in a fresh forked process; the clock runs from the start signal until every row is
 marked sent and the sink has counted every message. Target: ours (1 drain) >= 2x post-office's default.
 
+Measured on the shared 2-core machine (2026-12-01, 1,000 emails, each line one run; emails/s):
+before (issue 20): ours 144, post-office 280 (0.51x). After batch claim + one MIME build per identical
+email + PostgreSQL commits without fsync wait, with post-office's thread count really applied:
+  PostgreSQL: ours 1 drain 219 / 385, 2 drains 242 / 264, 4 drains 227 / 324; post-office 5 threads 275 / 385,
+              1 thread 224 / 359: ours/post-office 0.80x / 1.00x (best of ours 0.88x / 1.00x).
+  SQLite:     ours 1 drain 343 / 276, 2 drains 398 / 426, 4 drains 331 / 412; post-office 308 / 321,
+              1 thread 312 / 268: 1.11x / 0.86x (best 1.29x / 1.33x).
+The 2x target is NOT met. What is left per email: the SMTP round trips to the sink (4, on the same two
+busy cores as the sink) and one UPDATE marking it sent right after its 250, which exactly-once needs
+(post-office marks its whole batch after sending, so a crash mid-batch resends all of it).
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_outbox20 .venv/bin/python bench/outbox.py [--quick]
     .venv/bin/python bench/outbox.py --profile        # cProfile of one drain, top functions
 """
