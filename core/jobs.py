@@ -36,6 +36,40 @@ def claim(queryset: QuerySet, *, pk, field: str = "state", from_values, to_value
     return queryset.filter(pk=pk, **{f"{field}__in": list(from_values)}).update(**values) == 1
 
 
+def claim_batch(queryset: QuerySet, *, field: str = "state", from_values, to_value, limit: int, first_pk=None,
+                order_by=("pk",)) -> list:
+    """Move up to `limit` rows of `queryset` in `from_values` to `to_value` at once; the pks this worker won.
+
+    One transaction: the rows are read `FOR UPDATE SKIP LOCKED` (PostgreSQL: concurrent workers take
+    disjoint rows instead of waiting) and moved with one conditional UPDATE; on SQLite the transaction
+    holds the write lock from BEGIN (IMMEDIATE), so two workers cannot read the same queued rows.
+    `first_pk`, when it is claimable, comes first. Counts an attempt and stamps the heartbeat like `claim`.
+    """
+    from django.db import transaction
+
+    model_fields = {f.name for f in queryset.model._meta.get_fields()}
+    values = {field: to_value}
+    if "attempts" in model_fields:
+        values["attempts"] = F("attempts") + 1
+    if "heartbeat_at" in model_fields:
+        values["heartbeat_at"] = timezone.now()
+    waiting = queryset.filter(**{f"{field}__in": list(from_values)})
+    with transaction.atomic(using=queryset.db):
+        pks = list(waiting.select_for_update(skip_locked=True).order_by(*order_by).values_list("pk", flat=True)[:limit])
+        if first_pk is not None and first_pk not in pks:
+            head = list(waiting.select_for_update(skip_locked=True).filter(pk=first_pk).values_list("pk", flat=True))
+            pks = (head + pks)[:limit]
+        elif first_pk is not None:
+            pks.remove(first_pk)
+            pks.insert(0, first_pk)
+        if not pks:
+            return []
+        moved = waiting.filter(pk__in=pks).update(**values)
+        if moved != len(pks):  # cannot happen while the rows are locked; never hand out a row twice
+            raise RuntimeError(f"claimed {moved} of {len(pks)} locked rows")
+    return pks
+
+
 def heartbeat(queryset: QuerySet, *, pk, field: str = "state", while_value, **updates) -> bool:
     """Stamp the heartbeat of a row this worker holds; False if it no longer holds it."""
     return queryset.filter(pk=pk, **{field: while_value}).update(heartbeat_at=timezone.now(), **updates) == 1

@@ -11,10 +11,12 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import make_msgid, parseaddr
+from email.utils import formatdate, make_msgid, parseaddr
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SMTPEmailBackend
+from django.core.mail.message import sanitize_address
 from django.template import Context, TemplateDoesNotExist
 from django.template.loader import get_template
 
@@ -61,6 +63,17 @@ def smtp_error_message(error: BaseException) -> str:
         reply = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
         return f"{error.smtp_code} {reply}"
     return f"{type(error).__name__}: {error}"
+
+
+@dataclass(frozen=True)
+class PreparedMessage:
+    """A message flattened to bytes once, without its per-recipient headers (To, Message-ID, Date):
+    many recipients of the same rendered email cost one MIME build, not one each."""
+
+    envelope_from: str
+    body: bytes
+    encoding: str
+    use_localtime: bool
 
 
 class EmailService:
@@ -156,6 +169,34 @@ class EmailService:
         )
         message.attach_alternative(rendered.html, "text/html")
         return message
+
+    def prepare(
+        self, *, rendered: RenderedEmail, from_email: str | None = None, headers: Mapping[str, str] | None = None,
+    ) -> PreparedMessage:
+        """Build and flatten `rendered` once for `send_prepared` (the same bytes Django's SMTP backend sends)."""
+        from django.conf import settings
+
+        message = self.build_message(to="prepared@invalid", rendered=rendered, from_email=from_email, headers=headers)
+        mime = message.message()
+        for name in ("To", "Message-ID", "Date"):
+            del mime[name]
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        return PreparedMessage(envelope_from=sanitize_address(message.from_email, encoding),
+                               body=mime.as_bytes(linesep="\r\n"), encoding=encoding,
+                               use_localtime=settings.EMAIL_USE_LOCALTIME)
+
+    @staticmethod
+    def can_send_prepared(connection: BaseEmailBackend) -> bool:
+        return isinstance(connection, SMTPEmailBackend) and connection.connection is not None
+
+    def send_prepared(self, *, to: str, message_id: str, prepared: PreparedMessage, connection: BaseEmailBackend) -> None:
+        """Send a prepared message to `to` over an open SMTP `connection` (see `can_send_prepared`)."""
+        if any(c in value for value in (to, message_id) for c in "\r\n"):
+            raise ValueError("a recipient or Message-ID must not contain a line break")
+        recipient = sanitize_address(to, prepared.encoding)
+        head = (f"To: {recipient}\r\nMessage-ID: {message_id}\r\n"
+                f"Date: {formatdate(localtime=prepared.use_localtime)}\r\n").encode("ascii")
+        connection.connection.sendmail(prepared.envelope_from, [recipient], head + prepared.body)
 
     def send(
         self,

@@ -52,6 +52,9 @@ class RecordingHandler:
         self._lock = threading.Lock()
         self._scripted_replies: list[str] = []
         self._data_delays: list[float] = []
+        self._mail_holds: dict[int, float] = {}
+        self.mail_commands = 0
+        self.holding = False
         self.sessions = 0
 
     def reply_with(self, reply: str, times: int = 1) -> None:
@@ -64,6 +67,12 @@ class RecordingHandler:
         with self._lock:
             self._data_delays.extend([seconds] * times)
 
+    def hold_mail(self, seconds: float, *, at: int) -> None:
+        """Hold the reply to the `at`-th MAIL FROM (counted since `clear`) for `seconds`: a sender
+        killed meanwhile is mid-batch, with nothing of that message accepted yet."""
+        with self._lock:
+            self._mail_holds[at] = seconds
+
     @property
     def pending_replies(self) -> int:
         with self._lock:
@@ -74,6 +83,9 @@ class RecordingHandler:
             self.messages.clear()
             self._scripted_replies.clear()
             self._data_delays.clear()
+            self._mail_holds.clear()
+            self.mail_commands = 0
+            self.holding = False
             self.sessions = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -81,6 +93,18 @@ class RecordingHandler:
         with self._lock:
             self.sessions += 1
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self._lock:
+            self.mail_commands += 1
+            hold = self._mail_holds.pop(self.mail_commands, 0)
+            self.holding = bool(hold)
+        if hold:
+            await asyncio.sleep(hold)
+            self.holding = False
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self._lock:

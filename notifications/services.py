@@ -2,8 +2,9 @@
 
 Delivery, and its one unavoidable window
 -----------------------------------------
-A row moves queued → sending in one conditional UPDATE (`core.jobs.claim`), so
-two workers that drain at once never both send it. It becomes `sent` right after
+A drain moves its batch queued → sending in one transaction (`core.jobs.claim_batch`:
+rows locked with SKIP LOCKED, one conditional UPDATE), so two workers that drain at once
+never both send a row. It becomes `sent` right after
 the server's 250 reply. Transient failures (no connection, timeouts, 4xx replies)
 are retried with tenacity inside the attempt, then the row goes back to `queued`
 with a growing `next_attempt_at`; 5xx replies fail it at once, keeping the
@@ -22,14 +23,16 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from core.jobs import DEFAULT_QUEUE, SweepCounts, claim, heartbeat, retry_delay, sweep_stale
+from core.jobs import DEFAULT_QUEUE, SweepCounts, claim_batch, heartbeat, retry_delay, sweep_stale
 from integrations.email import EmailService, RenderedEmail, is_transient_smtp_error, smtp_error_message
 from integrations.retry import transient_retry
 from notifications.mailer import email_service
@@ -110,30 +113,62 @@ def outbound_email_drain(
 ) -> DrainReport:
     """Send due queued emails over one SMTP connection (`first_id` first); never sends a row twice.
 
-    Each row is claimed (queued → sending) before it is sent, so several drains may
-    run at once. When the server cannot be reached the drain stops and leaves the
-    remaining rows queued for the sweeper.
+    The batch is claimed (queued → sending) in one transaction before anything is sent, so
+    several drains may run at once on disjoint rows. When the server cannot be reached, or the
+    time budget is spent, the drain stops and puts the rows it has not tried back to queued.
     """
+    with _commits_without_waiting_for_disk():
+        return _drain(first_id=first_id, limit=limit, service=service)
+
+
+@contextmanager
+def _commits_without_waiting_for_disk():
+    """PostgreSQL: this session's commits do not wait for the WAL flush (`synchronous_commit = off`).
+
+    Each row is marked sent in its own commit right after its 250; waiting for an fsync there made
+    the database, not SMTP, the drain's limit. A killed worker loses nothing (the server has the
+    commit); only a crash of the database host can lose the last fraction of a second of marks,
+    and those rows are swept and resent with the same Message-ID: the documented at-least-once window.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+def _drain(*, first_id: int | None, limit: int | None, service: EmailService | None) -> DrainReport:
     service = service or email_service()
     limit = limit or settings.EMAIL_BATCH_SIZE
-    ids = list(due_emails().order_by("created_at", "id").values_list("id", flat=True)[:limit])
-    if first_id is not None and first_id in ids:
-        ids.remove(first_id)
-        ids.insert(0, first_id)
+    # One transaction claims the whole batch (queued → sending, an attempt counted, heartbeat stamped)
+    # and one query loads it: concurrent drains take disjoint rows.
+    ids = claim_batch(due_emails(), field="status", from_values=[OutboundEmail.Status.QUEUED],
+                      to_value=OutboundEmail.Status.SENDING, limit=limit, first_pk=first_id,
+                      order_by=("created_at", "id"))
+    by_id = OutboundEmail.objects.in_bulk(ids)
+    batch = [by_id[email_id] for email_id in ids]
     report = DrainReport()
     sender = _BatchSender(service)
     # Stop well inside the task timeout (Q_TIMEOUT): a worker killed by django-q mid-send would
     # leave a row for the sweeper; the rest of the batch simply waits for the next drain.
     deadline = time.monotonic() + settings.EMAIL_DRAIN_TIME_BUDGET
+    beat_every = settings.EMAIL_SENDING_STALE_AFTER / 3
+    next_beat = time.monotonic() + beat_every
+    done = 0
     try:
-        for email_id in ids:
-            if time.monotonic() > deadline and (report.sent or report.failed or report.deferred):
+        for email in batch:
+            now = time.monotonic()
+            if now > deadline and (report.sent or report.failed or report.deferred):
                 break
-            if not claim(OutboundEmail.objects.all(), pk=email_id, field="status",
-                         from_values=[OutboundEmail.Status.QUEUED], to_value=OutboundEmail.Status.SENDING):
-                report.skipped += 1  # another worker has it, or it was sent meanwhile
-                continue
-            email = OutboundEmail.objects.get(pk=email_id)
+            if now > next_beat:  # the rows still waiting in this batch are held, not lost
+                _heartbeat_rows(batch[done:])
+                next_beat = now + beat_every
+            done += 1
             try:
                 sender.send(email)
             except Exception as error:  # classified below; nothing escapes half-recorded
@@ -141,12 +176,15 @@ def outbound_email_drain(
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 report.errors.append(f"{email.recipient}: {smtp_error_message(error)}")
                 if outcome == "deferred" and not sender.reachable:
-                    break  # the server is down: the rest stay queued for the sweeper
+                    break  # the server is down: the rest go back to queued for the sweeper
                 continue
+            # Marked one by one, right after its 250: a drain killed mid-batch leaves no accepted
+            # message unmarked except the one in flight (the documented window, same Message-ID).
             _record_sent(email)
             report.sent += 1
     finally:
         sender.close()
+        _release_untried(batch[done:])
     if report.sent or report.failed or report.deferred:
         logger.info("outbox drain: %s", report)
     return report
@@ -164,6 +202,17 @@ class _BatchSender:
         self.service = service
         self.connection = None
         self.reachable = True
+        self._prepared: dict[tuple, object] = {}  # identical rendered emails are flattened once
+
+    def _prepared_message(self, email: OutboundEmail):
+        key = (email.template, email.subject, email.body_text, email.body_html)
+        if key not in self._prepared:
+            if len(self._prepared) >= 16:
+                self._prepared.clear()
+            self._prepared[key] = self.service.prepare(
+                rendered=RenderedEmail(subject=email.subject, text=email.body_text, html=email.body_html),
+                headers={"X-Flowcast-Email": email.template})
+        return self._prepared[key]
 
     def close(self) -> None:
         if self.connection is not None:
@@ -194,16 +243,32 @@ class _BatchSender:
                         self.reachable = False
                         self.connection = self.service.open_connection()
                         self.reachable = True
-                    self.service.send(
-                        to=email.recipient,
-                        rendered=RenderedEmail(subject=email.subject, text=email.body_text, html=email.body_html),
-                        message_id=email.message_id,
-                        headers={"X-Flowcast-Email": email.template},
-                        connection=self.connection,
-                    )
+                    if self.service.can_send_prepared(self.connection):
+                        self.service.send_prepared(to=email.recipient, message_id=email.message_id,
+                                                   prepared=self._prepared_message(email), connection=self.connection)
+                    else:
+                        self.service.send(
+                            to=email.recipient,
+                            rendered=RenderedEmail(subject=email.subject, text=email.body_text, html=email.body_html),
+                            message_id=email.message_id,
+                            headers={"X-Flowcast-Email": email.template},
+                            connection=self.connection,
+                        )
         except Exception:
             self.close()
             raise
+
+
+def _heartbeat_rows(emails) -> None:
+    OutboundEmail.objects.filter(pk__in=[e.pk for e in emails], status=OutboundEmail.Status.SENDING).update(
+        heartbeat_at=timezone.now())
+
+
+def _release_untried(emails) -> None:
+    """Claimed but never tried (the drain stopped early): back to queued, the claim's attempt given back."""
+    if emails:
+        OutboundEmail.objects.filter(pk__in=[e.pk for e in emails], status=OutboundEmail.Status.SENDING).update(
+            status=OutboundEmail.Status.QUEUED, attempts=F("attempts") - 1, heartbeat_at=None)
 
 
 def _record_sent(email: OutboundEmail) -> None:

@@ -129,3 +129,34 @@ def test_times_in_emails_read_the_same_from_datetimes_and_unix_seconds():
     assert format_time(datetime(2026, 11, 27, 10, 5, tzinfo=UTC)) == "2026-11-27 10:05 UTC"
     assert format_time(1_795_773_900) == "2026-11-27 10:05 UTC"
     assert format_time(None) == ""
+
+
+def test_a_prepared_message_reaches_each_recipient_as_the_same_email_send_makes(smtp_server):
+    """`prepare` flattens once; `send_prepared` adds To, Message-ID and Date per recipient. What the
+    server receives must match what `send` delivers, header for header and part for part."""
+    service = service_for(smtp_server)
+    rendered = service.render("video_ready", {**SAMPLE_CONTEXTS["video_ready"], "video_title": "Café & <b>"})
+    headers = {"X-Flowcast-Email": "video_ready"}
+    service.send(to="one@example.com", rendered=rendered, message_id="<a@flowcast.test>", headers=headers)
+    prepared = service.prepare(rendered=rendered, headers=headers)
+    connection = service.open_connection()
+    try:
+        assert service.can_send_prepared(connection)
+        for n, message_id in enumerate(["<b@flowcast.test>", "<c@flowcast.test>"]):
+            service.send_prepared(to=f"p{n}@example.com", message_id=message_id, prepared=prepared,
+                                  connection=connection)
+        with pytest.raises(ValueError, match="line break"):
+            service.send_prepared(to="x@example.com\r\nBcc: victim@example.com", message_id="<d@flowcast.test>",
+                                  prepared=prepared, connection=connection)
+    finally:
+        connection.close()
+    plain, *many = [mail.message for mail in smtp_server.messages]
+    assert [m["To"] for m in many] == ["p0@example.com", "p1@example.com"]
+    assert [m["Message-ID"] for m in many] == ["<b@flowcast.test>", "<c@flowcast.test>"]
+    assert [mail.rcpt_tos for mail in smtp_server.messages[1:]] == [("p0@example.com",), ("p1@example.com",)]
+    for message in many:
+        for name in ("From", "Subject", "X-Flowcast-Email", "MIME-Version"):
+            assert message[name] == plain[name]
+        assert message["Date"]
+        parts = {p.get_content_type(): p.get_content() for p in message.walk() if not p.is_multipart()}
+        assert parts == {p.get_content_type(): p.get_content() for p in plain.walk() if not p.is_multipart()}
