@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -117,32 +116,6 @@ def outbound_email_drain(
     several drains may run at once on disjoint rows. When the server cannot be reached, or the
     time budget is spent, the drain stops and puts the rows it has not tried back to queued.
     """
-    with _commits_without_waiting_for_disk():
-        return _drain(first_id=first_id, limit=limit, service=service)
-
-
-@contextmanager
-def _commits_without_waiting_for_disk():
-    """PostgreSQL: this session's commits do not wait for the WAL flush (`synchronous_commit = off`).
-
-    Each row is marked sent in its own commit right after its 250; waiting for an fsync there made
-    the database, not SMTP, the drain's limit. A killed worker loses nothing (the server has the
-    commit); only a crash of the database host can lose the last fraction of a second of marks,
-    and those rows are swept and resent with the same Message-ID: the documented at-least-once window.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
-
-
-def _drain(*, first_id: int | None, limit: int | None, service: EmailService | None) -> DrainReport:
     service = service or email_service()
     limit = limit or settings.EMAIL_BATCH_SIZE
     # One transaction claims the whole batch (queued → sending, an attempt counted, heartbeat stamped)
