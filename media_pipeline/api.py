@@ -15,6 +15,7 @@ from ninja.pagination import paginate
 
 from accounts.auth import optional_auth, upload_auth, user_auth
 from core.errors import NotFound, PermissionDenied, ServiceError
+from core.pagination import page_rendered_as_is
 from core.schemas import ErrorOut
 from media_pipeline import playback, selectors, services
 from media_pipeline.access import can_manage
@@ -113,14 +114,18 @@ class ListFilters(Schema):
 
 
 def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
+    """The fields of VideoOut (VideoDetailOut `with_renditions`) in the schema's order: the list renders
+    these dicts as they are (core.pagination.page_rendered_as_is)."""
     data = {
-        field: getattr(video, field)
-        for field in ("id", "title", "description", "visibility", "status", "owner_id", "duration", "source_width",
-                      "source_height", "error_message", "created_at", "ready_at")
+        "id": video.pk, "title": video.title, "description": video.description, "visibility": video.visibility,
+        "status": video.status, "owner_id": video.owner_id,
+        "price": None if video.price is None else str(video.price),
+        "stream_rate": None if video.stream_rate is None else str(video.stream_rate),
+        "duration": video.duration, "source_width": video.source_width, "source_height": video.source_height,
+        "error_message": video.error_message,
+        "thumbnail_url": playback.thumbnail_url(video=video, viewer=viewer) or None,
+        "created_at": video.created_at, "ready_at": video.ready_at,
     }
-    data["price"] = None if video.price is None else str(video.price)
-    data["stream_rate"] = None if video.stream_rate is None else str(video.stream_rate)
-    data["thumbnail_url"] = playback.thumbnail_url(video=video, viewer=viewer) or None
     if with_renditions:
         data.update(source_fps=video.source_fps, source_video_codec=video.source_video_codec,
                     source_audio_codec=video.source_audio_codec, renditions=selectors.video_renditions(video=video))
@@ -163,6 +168,7 @@ def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = No
 
 
 @router.get("/", response=list[VideoOut], auth=optional_auth)
+@page_rendered_as_is  # the items are video_out() dicts
 @paginate
 def list_videos(request, filters: Query[ListFilters]):
     """Ready public and paid videos, plus your own (staff: all). Filter by `status` and `owner`."""
