@@ -19,11 +19,11 @@ class Pagination(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-def page_rendered_as_is(view):
-    """Over `@paginate`, for a view whose items are already the dicts of its response schema, built from
-    database rows by our code rather than from a caller: renders the page as ninja's JSON renderer would,
-    byte for byte, without validating every item again with pydantic (a third of a listing's time).
-    The tests compare such a page with the validated one."""
+def rendered_as_is(view):
+    """For a view (or, over `@paginate`, a page) answering 200 with dicts already in its response schema's
+    shape and key order, built from database rows by our code rather than from a caller: renders them as
+    ninja's JSON renderer would, byte for byte, without validating them again with pydantic (a third of a
+    listing's time). Errors still leave through the API's handlers. Tests compare with the validated answer."""
 
     @functools.wraps(view)
     def rendered(request, *args, **kwargs):

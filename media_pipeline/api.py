@@ -15,7 +15,7 @@ from ninja.pagination import paginate
 
 from accounts.auth import optional_auth, upload_auth, user_auth
 from core.errors import NotFound, PermissionDenied, ServiceError
-from core.pagination import page_rendered_as_is
+from core.pagination import rendered_as_is
 from core.schemas import ErrorOut
 from media_pipeline import playback, selectors, services
 from media_pipeline.access import can_manage
@@ -115,7 +115,7 @@ class ListFilters(Schema):
 
 def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
     """The fields of VideoOut (VideoDetailOut `with_renditions`) in the schema's order: the list renders
-    these dicts as they are (core.pagination.page_rendered_as_is)."""
+    these dicts as they are (core.pagination.rendered_as_is)."""
     data = {
         "id": video.pk, "title": video.title, "description": video.description, "visibility": video.visibility,
         "status": video.status, "owner_id": video.owner_id,
@@ -168,7 +168,7 @@ def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = No
 
 
 @router.get("/", response=list[VideoOut], auth=optional_auth)
-@page_rendered_as_is  # the items are video_out() dicts
+@rendered_as_is  # the items are video_out() dicts
 @paginate
 def list_videos(request, filters: Query[ListFilters]):
     """Ready public and paid videos, plus your own (staff: all). Filter by `status` and `owner`."""
@@ -212,6 +212,7 @@ def video_job(request, video_id: int):
 
 
 @router.get("/{int:video_id}/playback", response={200: PlaybackOut, **ERRORS}, auth=optional_auth)
+@rendered_as_is  # playback_out() builds PlaybackOut's fields in its order
 def video_playback(request, video_id: int):
     """Signed, expiring URLs of the master playlist, its variants, thumbnail and storyboard."""
     video = selectors.video_get(video_id=video_id, user=request.user)

@@ -1,4 +1,4 @@
-"""The video list renders its items as built (core.pagination.page_rendered_as_is, skipping pydantic's
+"""The video list renders its items as built (core.pagination.rendered_as_is, skipping pydantic's
 second validation): its answer must be byte for byte the one ninja gives after validating every item
 against VideoOut, for every kind of row (paid prices beyond 2**53, stream rates, text that JSON escapes,
 missing values, microsecond timestamps)."""
@@ -53,3 +53,27 @@ def test_the_list_answers_exactly_what_validated_items_would_render(monkeypatch)
         at = next((i for i, (a, b) in enumerate(zip(rendered, expected)) if a != b), None)
         assert rendered == expected, (at, rendered[at - 80:at + 40] if at else len(rendered), expected[at - 80:at + 40] if at else len(expected))
         assert len(response.json()["items"]) == (2 if query else 3)
+
+
+def test_playback_answers_exactly_what_the_validated_schema_would_render(monkeypatch):
+    monkeypatch.setattr(playback, "time", SimpleNamespace(time=lambda: 1_800_000_000.5))
+    owner = User.objects.create_user(email="player@example.com", password="pw-player-long-1")
+    for visibility in ("public", "private"):
+        video = Video.objects.create(owner=owner, title="clip", status="ready", visibility=visibility, duration=61.5,
+                                     hls_path="videos/9 x/out-2/hls", thumbnail="videos/9 x/out-2/thumbnail.jpg",
+                                     storyboard_vtt="videos/9 x/out-2/storyboard.vtt",
+                                     storyboard_image="videos/9 x/out-2/story board.jpg")
+        for name, height, rate in (("720p", 720, 29.97), ("360p", 360, 30)):
+            video.renditions.create(name=name, width=height * 16 // 9, height=height, video_bitrate=2800,
+                                    audio_bitrate=128, codecs="avc1.64001f,mp4a.40.2", frame_rate=rate,
+                                    playlist=f"{name}/index.m3u8", bandwidth=3_000_000, average_bandwidth=2_900_000)
+        client = Client()
+        if visibility == "private":
+            client.force_login(owner)
+        response = client.get(f"/api/videos/{video.pk}/playback")
+        assert response.status_code == 200, response.content
+        validated = api.PlaybackOut.model_validate(
+            api.playback_out(playback.playback_links(video=video, viewer=owner if visibility == "private" else None))
+        ).model_dump()
+        assert response.content.decode() == json.dumps(validated, cls=NinjaJSONEncoder)
+        assert [variant["name"] for variant in response.json()["variants"]] == ["720p", "360p"]
