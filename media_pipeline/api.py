@@ -113,9 +113,10 @@ class ListFilters(Schema):
     owner: int | None = None
 
 
-def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
-    """The fields of VideoOut (VideoDetailOut `with_renditions`) in the schema's order: the list renders
-    these dicts as they are (core.pagination.rendered_as_is)."""
+def video_out(video, *, viewer, with_renditions: bool = False) -> dict:
+    """The fields of VideoOut (VideoDetailOut `with_renditions`, from a Video) in the schema's order, from a
+    Video or a listing row (selectors.video_listing_rows); the list renders these dicts as they are
+    (core.pagination.rendered_as_is)."""
     data = {
         "id": video.pk, "title": video.title, "description": video.description, "visibility": video.visibility,
         "status": video.status, "owner_id": video.owner_id,
@@ -190,7 +191,7 @@ class VideoList:
         return self.queryset.count()
 
     def __getitem__(self, page: slice):
-        return [video_out(video, viewer=self.viewer) for video in self.queryset[page]]
+        return [video_out(video, viewer=self.viewer) for video in selectors.video_listing_rows(self.queryset, page)]
 
 
 @router.get("/{int:video_id}", response={200: VideoDetailOut, **ERRORS}, auth=optional_auth)

@@ -91,7 +91,8 @@ def output_root_of(hls_path: str) -> str:
 
 
 def thumbnail_url(*, video: Video, viewer) -> str:
-    """A signed link to the poster ("" before there is one): any valid link shows a paid video's poster."""
+    """A signed link to the poster ("" before there is one): any valid link shows a paid video's poster.
+    `video` may be a listing row (media_pipeline.selectors.video_listing_rows)."""
     return media_url(video=video, path=video.thumbnail, viewer=viewer) if video.thumbnail else ""
 
 
