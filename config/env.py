@@ -90,10 +90,16 @@ def proxy_ssl_header(env: Mapping[str, str], name: str) -> tuple[str, str] | Non
     return "HTTP_" + header.upper().replace("-", "_"), "https"
 
 
-def database_config(env: Mapping[str, str], *, data_dir: Path) -> dict:
-    """`DATABASE_URL` (postgres://, sqlite:///) or a SQLite file under the data folder."""
+# Outside DEBUG a connection is kept this long by default: opening one costs a request ~1 ms on SQLite
+# (Django registers its SQL functions) and a TCP + auth round trip on PostgreSQL.
+PERSISTENT_CONN_MAX_AGE = 60
+
+
+def database_config(env: Mapping[str, str], *, data_dir: Path, debug: bool = False) -> dict:
+    """`DATABASE_URL` (postgres://, sqlite:///) or a SQLite file under the data folder. Connections are kept
+    PERSISTENT_CONN_MAX_AGE seconds outside DEBUG, one per request in DEBUG (the dev server's threads)."""
     url = env.get("DATABASE_URL", "").strip()
-    conn_max_age = env_int(env, "DATABASE_CONN_MAX_AGE", 0)
+    conn_max_age = env_int(env, "DATABASE_CONN_MAX_AGE", 0 if debug else PERSISTENT_CONN_MAX_AGE)
     if not url:
         return sqlite_config(data_dir / "flowcast.sqlite3", conn_max_age=conn_max_age)
     scheme = urlsplit(url).scheme

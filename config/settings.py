@@ -96,7 +96,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_config(ENV, data_dir=DATA_DIR)}
+DATABASES = {"default": database_config(ENV, data_dir=DATA_DIR, debug=DEBUG)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

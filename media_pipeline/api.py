@@ -15,6 +15,7 @@ from ninja.pagination import paginate
 
 from accounts.auth import optional_auth, upload_auth, user_auth
 from core.errors import NotFound, PermissionDenied, ServiceError
+from core.pagination import rendered_as_is
 from core.schemas import ErrorOut
 from media_pipeline import playback, selectors, services
 from media_pipeline.access import can_manage
@@ -112,15 +113,20 @@ class ListFilters(Schema):
     owner: int | None = None
 
 
-def video_out(video: Video, *, viewer, with_renditions: bool = False) -> dict:
+def video_out(video, *, viewer, with_renditions: bool = False) -> dict:
+    """The fields of VideoOut (VideoDetailOut `with_renditions`, from a Video) in the schema's order, from a
+    Video or a listing row (selectors.video_listing_rows); the list renders these dicts as they are
+    (core.pagination.rendered_as_is)."""
     data = {
-        field: getattr(video, field)
-        for field in ("id", "title", "description", "visibility", "status", "owner_id", "duration", "source_width",
-                      "source_height", "error_message", "created_at", "ready_at")
+        "id": video.pk, "title": video.title, "description": video.description, "visibility": video.visibility,
+        "status": video.status, "owner_id": video.owner_id,
+        "price": None if video.price is None else str(video.price),
+        "stream_rate": None if video.stream_rate is None else str(video.stream_rate),
+        "duration": video.duration, "source_width": video.source_width, "source_height": video.source_height,
+        "error_message": video.error_message,
+        "thumbnail_url": playback.thumbnail_url(video=video, viewer=viewer) or None,
+        "created_at": video.created_at, "ready_at": video.ready_at,
     }
-    data["price"] = None if video.price is None else str(video.price)
-    data["stream_rate"] = None if video.stream_rate is None else str(video.stream_rate)
-    data["thumbnail_url"] = playback.thumbnail_url(video=video, viewer=viewer) or None
     if with_renditions:
         data.update(source_fps=video.source_fps, source_video_codec=video.source_video_codec,
                     source_audio_codec=video.source_audio_codec, renditions=selectors.video_renditions(video=video))
@@ -163,6 +169,7 @@ def upload_video(request, payload: Form[UploadIn], file: File[UploadedFile] = No
 
 
 @router.get("/", response=list[VideoOut], auth=optional_auth)
+@rendered_as_is  # the items are video_out() dicts
 @paginate
 def list_videos(request, filters: Query[ListFilters]):
     """Ready public and paid videos, plus your own (staff: all). Filter by `status` and `owner`."""
@@ -184,7 +191,7 @@ class VideoList:
         return self.queryset.count()
 
     def __getitem__(self, page: slice):
-        return [video_out(video, viewer=self.viewer) for video in self.queryset[page]]
+        return [video_out(video, viewer=self.viewer) for video in selectors.video_listing_rows(self.queryset, page)]
 
 
 @router.get("/{int:video_id}", response={200: VideoDetailOut, **ERRORS}, auth=optional_auth)
@@ -206,6 +213,7 @@ def video_job(request, video_id: int):
 
 
 @router.get("/{int:video_id}/playback", response={200: PlaybackOut, **ERRORS}, auth=optional_auth)
+@rendered_as_is  # playback_out() builds PlaybackOut's fields in its order
 def video_playback(request, video_id: int):
     """Signed, expiring URLs of the master playlist, its variants, thumbnail and storyboard."""
     video = selectors.video_get(video_id=video_id, user=request.user)

@@ -60,8 +60,14 @@ def media_url(*, video: Video, path: str, token: str | None = None, viewer=None)
     The token is a path prefix, so relative URLs inside playlists and the storyboard keep it.
     """
     token = token or playback_token_create(video=video, viewer=viewer)[0]
-    relative = path.removeprefix(output_root(video) + "/")
-    return f"{signed_url_root()}{video.pk}/{token}/{quote(relative, safe=RFC3986_SUBDELIMS + '/~:@')}"
+    return f"{signed_url_root()}{video.pk}/{token}/{_quoted_relative(path, video.hls_path)}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted_relative(path: str, hls_path: str) -> str:
+    """`path` relative to the output folder of a video published at `hls_path`, quoted as a URL path."""
+    relative = path.removeprefix(output_root_of(hls_path) + "/")
+    return quote(relative, safe=RFC3986_SUBDELIMS + "/~:@")
 
 
 def signed_url_root() -> str:
@@ -77,11 +83,16 @@ def _signed_url_root(urlconf, script_prefix: str) -> str:
 
 def output_root(video: Video) -> str:
     """The published output folder, relative to MEDIA_ROOT ("" before the first publish)."""
-    return str(Path(video.hls_path).parent.as_posix()) if video.hls_path else ""
+    return output_root_of(video.hls_path)
+
+
+def output_root_of(hls_path: str) -> str:
+    return str(Path(hls_path).parent.as_posix()) if hls_path else ""
 
 
 def thumbnail_url(*, video: Video, viewer) -> str:
-    """A signed link to the poster ("" before there is one): any valid link shows a paid video's poster."""
+    """A signed link to the poster ("" before there is one): any valid link shows a paid video's poster.
+    `video` may be a listing row (media_pipeline.selectors.video_listing_rows)."""
     return media_url(video=video, path=video.thumbnail, viewer=viewer) if video.thumbnail else ""
 
 

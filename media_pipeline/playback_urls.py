@@ -51,7 +51,10 @@ def _keyed_hmac(secret: bytes):
     return hmac.new(secret, digestmod=hashlib.sha256)
 
 
+@functools.lru_cache(maxsize=4096)
 def _signature(secret: bytes, video_id: int, viewer_id: int, expires: int) -> str:
+    """Cached: a link is signed once per video, viewer and expiry second, however many listings and
+    players ask for it within that second (the answer is the same HMAC, so nothing a client sees changes)."""
     mac = _keyed_hmac(secret).copy()
     mac.update(f"playback:{video_id}:{viewer_id}:{expires}".encode())
     return mac.hexdigest()[:32]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 
 from core.errors import NotFound
@@ -33,6 +35,17 @@ def videos_visible(*, user, status: str | None = None, owner_id: int | None = No
     if owner_id:
         videos = videos.filter(owner_id=owner_id)
     return videos
+
+
+# What a listing shows of each video, and what signing its poster link reads (media_pipeline.playback).
+LISTING_FIELDS = ("id", "title", "description", "visibility", "status", "owner_id", "price", "stream_rate", "duration",
+                  "source_width", "source_height", "error_message", "thumbnail", "hls_path", "created_at", "ready_at")
+
+
+def video_listing_rows(videos: QuerySet, page: slice) -> list[SimpleNamespace]:
+    """A page of `videos` as rows with a Video's attributes (and `pk`) for LISTING_FIELDS only, read with
+    `.values()`: a listing skips building twenty model instances it only reads."""
+    return [SimpleNamespace(pk=row["id"], **row) for row in videos.values(*LISTING_FIELDS)[page]]
 
 
 def videos_with_latest_job(videos: QuerySet) -> QuerySet:

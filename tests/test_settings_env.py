@@ -36,8 +36,11 @@ def test_sqlite_url_keeps_sqlite_options():
     assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
-def test_sqlite_connections_are_kept_only_when_asked():
-    assert database_config({}, data_dir=DATA)["CONN_MAX_AGE"] == 0
+def test_connections_are_kept_by_default_outside_debug_only():
+    assert database_config({}, data_dir=DATA)["CONN_MAX_AGE"] == 60
+    assert database_config({"DATABASE_URL": "postgres://u@127.0.0.1:5432/x"}, data_dir=DATA)["CONN_MAX_AGE"] == 60
+    assert database_config({}, data_dir=DATA, debug=True)["CONN_MAX_AGE"] == 0
+    assert database_config({"DATABASE_CONN_MAX_AGE": "0"}, data_dir=DATA)["CONN_MAX_AGE"] == 0
     assert database_config({"DATABASE_CONN_MAX_AGE": "60"}, data_dir=DATA)["CONN_MAX_AGE"] == 60
     assert database_config({"DATABASE_URL": "sqlite:////tmp/o.sqlite3", "DATABASE_CONN_MAX_AGE": "30"},
                            data_dir=DATA)["CONN_MAX_AGE"] == 30
