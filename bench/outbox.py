@@ -15,7 +15,8 @@ marked sent and the sink has counted every message. Target: ours (1 drain) >= 2x
 
 Measured on the shared 2-core machine (2026-12-01, 1,000 emails, each line one run; emails/s):
 before (issue 20): ours 144, post-office 280 (0.51x). After batch claim + one MIME build per identical
-email + PostgreSQL commits without fsync wait, with post-office's thread count really applied:
+email + PostgreSQL commits without fsync wait (since reverted: a sent mark lost to a database crash would send
+an email twice, so today's PostgreSQL figures are at most these), with post-office's thread count applied:
   PostgreSQL: ours 1 drain 219 / 385, 2 drains 242 / 264, 4 drains 227 / 324; post-office 5 threads 275 / 385,
               1 thread 224 / 359: ours/post-office 0.80x / 1.00x (best of ours 0.88x / 1.00x).
   SQLite:     ours 1 drain 343 / 276, 2 drains 398 / 426, 4 drains 331 / 412; post-office 308 / 321,
