@@ -13,15 +13,12 @@ from datetime import timezone as dt_timezone
 from hashlib import sha256
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from core.errors import ServiceError
 from notifications.models import OutboundEmail
 from notifications.services import outbound_email_queue
 
@@ -72,21 +69,8 @@ def welcome_email_queue(*, user) -> list[OutboundEmail]:
     )
 
 
-def verification_email_queue(*, email_address: str) -> list[OutboundEmail]:
-    """A new verification link for an unverified account, at most one per hour per account.
-
-    Unknown or verified addresses queue nothing; the caller answers the same either way,
-    so the endpoint does not reveal who has an account.
-    """
-    from accounts.models import User
-
-    try:
-        validate_email(email_address.strip())
-    except ValidationError:
-        raise ServiceError("This is not an email address.", fields={"email": ["Enter a valid email address."]}) from None
-    user = User.objects.filter(email__iexact=email_address.strip(), email_verified_at__isnull=True, is_active=True).first()
-    if user is None:
-        return []
+def verification_email_queue(*, user) -> list[OutboundEmail]:
+    """A new verification link for `user` (an unverified, active account: accounts checked), at most one per hour."""
     hour = int(timezone.now().timestamp()) // 3600
     return _queue_new(
         template="verify_email",

@@ -33,7 +33,7 @@ def on_user_saved(sender, instance, created, raw=False, **kwargs):
 
 @receiver(email_verification_requested, dispatch_uid="notifications.email_verification_requested")
 def on_email_verification_requested(sender, user, **kwargs):
-    _queued(emails.verification_email_queue(email_address=user.email))
+    _queued(emails.verification_email_queue(user=user))
 
 
 @receiver(video_ready, dispatch_uid="notifications.video_ready")
