@@ -20,7 +20,7 @@ from ninja.openapi.schema import OpenAPISchema
 from pydantic import Field
 
 from core.errors import CSRF_FAILED, ServiceError
-from core.errors import error_response as core_error_response
+from core.errors import error_response
 from core.health import platform_health
 from core.http import bearer_matches, local_debug_request
 from core.schemas import ErrorOut
@@ -92,10 +92,6 @@ api = FlowcastAPI(
 )
 
 
-def error_response(request, status: int, code: str, message: str, fields: dict | None = None):
-    return core_error_response(status, code, message, fields)
-
-
 def errors_in_shape(view):
     """Wraps the API's URL views: ninja answers a wrong method, and its root view a 404, outside
     the exception handlers."""
@@ -105,11 +101,11 @@ def errors_in_shape(view):
         try:
             response = view(request, *args, **kwargs)
         except Http404:
-            return error_response(request, 404, "not_found",
+            return error_response(404, "not_found",
                                   f"No API operation at {request.path}; the operations are listed at /api/docs.")
         if isinstance(response, HttpResponseNotAllowed):
             allowed = response["Allow"]
-            response = error_response(request, 405, "method_not_allowed",
+            response = error_response(405, "method_not_allowed",
                                       f"{request.method} is not allowed here; allowed: {allowed}.")
             response["Allow"] = allowed
         return response
@@ -119,7 +115,7 @@ def errors_in_shape(view):
 
 @api.exception_handler(ServiceError)
 def on_service_error(request, error: ServiceError):
-    return error_response(request, error.status, error.code, error.message, error.fields)
+    return error_response(error.status, error.code, error.message, error.fields)
 
 
 @api.exception_handler(NinjaValidationError)
@@ -128,29 +124,29 @@ def on_request_validation_error(request, error: NinjaValidationError):
     for item in error.errors:
         location = [str(part) for part in item.get("loc", []) if part not in {"body", "query", "path", "form", "file", "payload"}]
         fields.setdefault(".".join(location) or "__all__", []).append(item.get("msg", "invalid"))
-    return error_response(request, 422, "validation_error", "The request is not valid.", fields)
+    return error_response(422, "validation_error", "The request is not valid.", fields)
 
 
 @api.exception_handler(DjangoValidationError)
 def on_model_validation_error(request, error: DjangoValidationError):
     fields = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-    return error_response(request, 400, "invalid", "; ".join(error.messages), fields)
+    return error_response(400, "invalid", "; ".join(error.messages), fields)
 
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request, error):
-    return error_response(request, 401, "unauthorized", "Authentication required.")
+    return error_response(401, "unauthorized", "Authentication required.")
 
 
 @api.exception_handler(AuthorizationError)
 def on_authorization_error(request, error):
-    return error_response(request, 403, "forbidden", str(error.message))
+    return error_response(403, "forbidden", str(error.message))
 
 
 @api.exception_handler(Throttled)
 def on_throttled(request, error: Throttled):
     wait = math.ceil(error.wait or 1)  # ninja sends the same, rounded up, as Retry-After
-    response = error_response(request, 429, "throttled", f"Too many requests; try again in {wait} s.")
+    response = error_response(429, "throttled", f"Too many requests; try again in {wait} s.")
     response["Retry-After"] = str(wait)
     return response
 
@@ -167,7 +163,7 @@ def on_http_error(request, error: HttpError):
     codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
     code, message = codes.get(error.status_code, f"http_{error.status_code}"), str(error.message)
     code, message = NINJA_MESSAGES.get(message.split(" (")[0], (code, message))
-    return error_response(request, error.status_code, code, message)
+    return error_response(error.status_code, code, message)
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -177,23 +173,23 @@ def on_body_too_large(request, error):
     message = "The request body is larger than this server accepts."
     if isinstance(error, UploadTooLarge):
         message = str(error)
-    return error_response(request, 413, "too_large", message)
+    return error_response(413, "too_large", message)
 
 
 @api.exception_handler(SuspiciousOperation)
 def on_suspicious_request(request, error):
     # Too many fields or files, a malformed multipart body: the client's fault, not ours.
-    return error_response(request, 400, "bad_request", str(error) or "The request could not be read.")
+    return error_response(400, "bad_request", str(error) or "The request could not be read.")
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, error):
-    return error_response(request, 404, "not_found", str(error) or "Not found.")
+    return error_response(404, "not_found", str(error) or "Not found.")
 
 
 @api.exception_handler(DjangoPermissionDenied)
 def on_permission_denied(request, error):
-    return error_response(request, 403, "forbidden", str(error) or "You may not do this.")
+    return error_response(403, "forbidden", str(error) or "You may not do this.")
 
 
 class PartHealthOut(Schema):
@@ -250,4 +246,4 @@ api.add_router("/ipfs", ipfs_router)
 @csrf_exempt
 def unknown_api_path(request, rest=""):
     """Paths under /api/ that match no operation answer in the API's error shape, not Django's HTML page."""
-    return error_response(request, 404, "not_found", f"No API operation at {request.path}.")
+    return error_response(404, "not_found", f"No API operation at {request.path}.")
