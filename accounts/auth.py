@@ -29,7 +29,8 @@ class BearerTokenAuth(HttpBearer):
         return TokenScope.READ.value if request.method in SAFE_METHODS else TokenScope.WRITE.value
 
     def authenticate(self, request, token: str):
-        api_token = api_token_find(raw_token=token)
+        # Found already by the upload guard (accounts.uploads) for this very request and header.
+        api_token = getattr(request, "api_token", None) or api_token_find(raw_token=token)
         if api_token is None:
             return None
         scope = self.required_scope(request)

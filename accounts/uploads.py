@@ -78,8 +78,10 @@ class UploadGuardMiddleware:
         if authorization := request.headers.get("Authorization"):
             # Only whether the token is valid: its scopes are the endpoint's to check, with its own message.
             scheme, _, raw_token = authorization.partition(" ")
-            if scheme.lower() != "bearer" or api_token_find(raw_token=raw_token.strip()) is None:
+            api_token = api_token_find(raw_token=raw_token.strip()) if scheme.lower() == "bearer" else None
+            if api_token is None:
                 return error_response(401, "unauthorized", "Authentication required.")
+            request.api_token = api_token  # the endpoint's authenticator takes it from here: one lookup a request
             return None  # a token is not a browser's ambient credential: no CSRF
         if not request.user.is_authenticated:
             return error_response(401, "unauthorized", "Authentication required.")
