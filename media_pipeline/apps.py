@@ -7,7 +7,7 @@ class MediaPipelineConfig(AppConfig):
 
     def ready(self):
         # Connects the receivers (no database access here).
-        from media_pipeline import signals  # noqa: F401
+        from media_pipeline import receivers  # noqa: F401
         from core.health import register
         from media_pipeline.health import check_ffmpeg, check_ffprobe
 

@@ -24,6 +24,7 @@ from integrations.ipfs.cid import (
     DAG_PB,
     RAW,
     b32encode,
+    block_matches,
     cid_codec,
     cid_digest,
     cid_multihash,
@@ -144,7 +145,7 @@ class EmbeddedNode:
         data = self.blocks.get(cid)
         if data is None:
             raise BlockMissing(cid)
-        if hashlib.sha256(data).digest() != cid_digest(cid):
+        if not block_matches(cid, data):
             raise CorruptBlock(cid)
         return data
 
